@@ -1,0 +1,129 @@
+"""Score a model on held-out Rasa NLU YAML files, per writing style.
+
+The parse function is injected (HTTP to a running server, or an in-process
+agent), so the same scoring serves `make test` and ad-hoc evaluations.
+A file's style is its name without the "heldout_" prefix.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, List, Set
+
+from rasa.shared.nlu.training_data.loading import load_data
+
+FALLBACK = "nlu_fallback"
+Parse = Callable[[str], Dict[str, Any]]
+
+
+@dataclass
+class Outcome:
+    text: str
+    expected_intent: str
+    predicted_intent: str
+    fallback: bool
+    expected_procedure: str | None
+    predicted_procedures: Set[str]
+
+    @property
+    def intent_ok(self) -> bool:
+        return self.expected_intent == self.predicted_intent
+
+    @property
+    def procedure_ok(self) -> bool:
+        expected = {self.expected_procedure} if self.expected_procedure else set()
+        return expected == self.predicted_procedures
+
+
+@dataclass
+class StyleScore:
+    style: str
+    outcomes: List[Outcome] = field(default_factory=list)
+
+    def _ratio(self, hits: int, total: int) -> float:
+        return hits / total if total else 1.0
+
+    @property
+    def intent_accuracy(self) -> float:
+        return self._ratio(sum(o.intent_ok for o in self.outcomes), len(self.outcomes))
+
+    @property
+    def procedure_accuracy(self) -> float:
+        named = [o for o in self.outcomes if o.expected_procedure]
+        return self._ratio(sum(o.procedure_ok for o in named), len(named))
+
+    @property
+    def spurious_procedures(self) -> float:
+        unnamed = [o for o in self.outcomes if not o.expected_procedure]
+        return self._ratio(sum(bool(o.predicted_procedures) for o in unnamed), len(unnamed))
+
+    @property
+    def clarification_rate(self) -> float:
+        return self._ratio(sum(o.fallback for o in self.outcomes), len(self.outcomes))
+
+    @property
+    def confident_errors(self) -> float:
+        """Wrong intent that the assistant would have answered without asking."""
+        wrong = sum(not o.intent_ok and not o.fallback for o in self.outcomes)
+        return self._ratio(wrong, len(self.outcomes))
+
+
+def _top_intent(parsed: Dict[str, Any]) -> str:
+    """The classifier's best real intent, even when the fallback fired."""
+    for candidate in parsed.get("intent_ranking") or []:
+        if candidate.get("name") != FALLBACK:
+            return candidate["name"]
+    return (parsed.get("intent") or {}).get("name", "")
+
+
+def score_file(path: Path, parse: Parse) -> StyleScore:
+    style = path.stem.replace("heldout_", "")
+    score = StyleScore(style)
+    for example in load_data(str(path)).intent_examples:
+        parsed = parse(example.get("text"))
+        expected = [e["value"] for e in example.get("entities") or [] if e["entity"] == "procedure"]
+        score.outcomes.append(
+            Outcome(
+                text=example.get("text"),
+                expected_intent=example.get("intent"),
+                predicted_intent=_top_intent(parsed),
+                fallback=(parsed.get("intent") or {}).get("name") == FALLBACK,
+                expected_procedure=expected[0] if expected else None,
+                predicted_procedures={
+                    e["value"] for e in parsed.get("entities") or [] if e["entity"] == "procedure"
+                },
+            )
+        )
+    return score
+
+
+def overall(scores: Iterable[StyleScore]) -> StyleScore:
+    total = StyleScore("overall")
+    for score in scores:
+        total.outcomes.extend(score.outcomes)
+    return total
+
+
+def markdown_table(scores: List[StyleScore]) -> str:
+    rows = [
+        "| style | n | intent acc. | procedure acc. | asks (fallback) | confident errors | spurious procedure |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for s in [*scores, overall(scores)]:
+        rows.append(
+            f"| {s.style} | {len(s.outcomes)} | {s.intent_accuracy:.1%} | {s.procedure_accuracy:.1%}"
+            f" | {s.clarification_rate:.1%} | {s.confident_errors:.1%} | {s.spurious_procedures:.1%} |"
+        )
+    return "\n".join(rows)
+
+
+def worst(scores: Iterable[StyleScore], limit: int = 15) -> List[str]:
+    lines = []
+    for s in scores:
+        for o in s.outcomes:
+            if not o.intent_ok or (o.expected_procedure and not o.procedure_ok):
+                lines.append(
+                    f"[{s.style}] {o.text!r}: intent {o.expected_intent} -> {o.predicted_intent}"
+                    f"; procedure {o.expected_procedure} -> {sorted(o.predicted_procedures)}"
+                )
+    return lines[:limit]

@@ -1,0 +1,92 @@
+"""Rule-based extractor that resolves procedure names to knowledge-base ids.
+
+The names citizens use live next to the facts, in each procedure's
+``aliases`` (data/procedures/*.yml), so adding a colloquial name needs no
+retraining. Matching is diacritic-insensitive and on word boundaries; the
+entity keeps the span the user typed and carries the canonical id as value.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, List
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from actions.knowledge_base import KnowledgeBase
+from bot.text import find_phrases, fold
+
+ENTITY = "procedure"
+# "VNeID" names a procedure (the electronic identity account) but is also the
+# app through which other procedures are submitted: "khai sinh trên VNeID".
+PLATFORM_NAMES = {"vneid", "app vneid", "ung dung vneid"}
+
+
+def alias_table(knowledge_base: KnowledgeBase) -> Dict[str, str]:
+    table: Dict[str, str] = {}
+    for procedure in knowledge_base:
+        for name in [procedure.short_name, *procedure.aliases]:
+            table[name] = procedure.id
+    return table
+
+
+def extract_procedures(text: str, aliases: Dict[str, str]) -> List[Dict[str, Any]]:
+    found = [
+        {
+            "entity": ENTITY,
+            "start": start,
+            "end": end,
+            "value": procedure_id,
+            "text": matched,
+            "confidence_entity": 1.0,
+        }
+        for start, end, procedure_id, matched in find_phrases(text, aliases)
+    ]
+    if any(fold(e["text"]) not in PLATFORM_NAMES for e in found):
+        found = [e for e in found if fold(e["text"]) not in PLATFORM_NAMES]
+    return found
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
+)
+class ProcedureEntityExtractor(GraphComponent, EntityExtractorMixin):
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return {"procedures_dir": "data/procedures"}
+
+    def __init__(self, config: Dict[str, Any]) -> None:
+        self._config = config
+        self._aliases = alias_table(KnowledgeBase.load(Path(config["procedures_dir"])))
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> ProcedureEntityExtractor:
+        return cls(config)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            text: str | None = message.get(TEXT)
+            if not text:
+                continue
+            found = self.add_extractor_name(extract_procedures(text, self._aliases))
+            for entity in found:
+                entity.pop("text", None)
+            message.set(
+                ENTITIES, message.get(ENTITIES, []) + found, add_to_output=True
+            )
+        return messages

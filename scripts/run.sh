@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Start the action server and the Rasa server; `run.sh shell` chats in the terminal instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p var logs
+: "${ACTION_PORT:=5055}" "${RASA_PORT:=5005}"
+export ACTION_PORT RASA_PORT
+
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+.venv/bin/rasa run actions --actions actions --port "$ACTION_PORT" >logs/actions.log 2>&1 &
+pids+=($!)
+for _ in $(seq 1 60); do
+  curl -fsS "http://127.0.0.1:$ACTION_PORT/health" >/dev/null 2>&1 && break
+  kill -0 "${pids[0]}" 2>/dev/null || { echo "Action server failed to start; see logs/actions.log" >&2; tail -20 logs/actions.log >&2; exit 1; }
+  sleep 1
+done
+
+if [ "${1:-}" = "shell" ]; then
+  .venv/bin/rasa shell --model models/current.tar.gz --endpoints endpoints.yml
+  exit 0
+fi
+
+.venv/bin/rasa run --model models/current.tar.gz --endpoints endpoints.yml \
+  --credentials credentials.yml --port "$RASA_PORT" --enable-api --cors "http://127.0.0.1:$RASA_PORT" >logs/rasa.log 2>&1 &
+pids+=($!)
+echo "Loading the model (about 30 seconds)..."
+for _ in $(seq 1 180); do
+  curl -fsS "http://127.0.0.1:$RASA_PORT/webhooks/webchat/" >/dev/null 2>&1 && break
+  kill -0 "${pids[1]}" 2>/dev/null || { echo "Rasa server failed to start; see logs/rasa.log" >&2; tail -20 logs/rasa.log >&2; exit 1; }
+  sleep 1
+done
+echo
+echo "  Web chat:  http://127.0.0.1:$RASA_PORT/webhooks/webchat/"
+echo "  REST API:  http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook"
+echo "  Logs:      logs/rasa.log, logs/actions.log    (Ctrl-C to stop)"
+wait -n "${pids[@]}"

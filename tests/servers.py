@@ -1,0 +1,111 @@
+"""Start the real action server and Rasa server on free loopback ports for tests."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Dict, List
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+MODEL = ROOT / "models" / "current.tar.gz"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(method: str, url: str, body: Any | None = None, raw: bytes | None = None):
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+class Assistant:
+    """Both servers as subprocesses, as `make run` starts them."""
+
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        self.action_port = free_port()
+        self.rasa_port = free_port()
+        self.tracker_db = workdir / "tracker.db"
+        self.processes: List[subprocess.Popen] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    def _spawn(self, args: List[str], log: str) -> subprocess.Popen:
+        env = dict(os.environ)
+        env.update(
+            PYTHONPATH=str(ROOT),
+            RASA_TELEMETRY_ENABLED="false",
+            ACTION_PORT=str(self.action_port),
+            TRACKER_DIALECT="sqlite",
+            TRACKER_DB=str(self.tracker_db),
+        )
+        handle = open(self.workdir / log, "wb")
+        process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
+        self.processes.append(process)
+        return process
+
+    def _wait(self, url: str, process: subprocess.Popen, log: str, timeout: float) -> None:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError((self.workdir / log).read_text()[-3000:])
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    return
+            except Exception:
+                time.sleep(0.5)
+        raise TimeoutError(f"{url} did not come up; see {self.workdir / log}")
+
+    def start(self) -> Assistant:
+        actions = self._spawn(
+            [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(self.action_port)],
+            "actions.log",
+        )
+        rasa = self._spawn(
+            [
+                str(BIN / "rasa"), "run", "--model", str(MODEL), "--endpoints", "endpoints.yml",
+                "--credentials", "credentials.yml", "--port", str(self.rasa_port), "--enable-api",
+            ],
+            "rasa.log",
+        )
+        self._wait(f"http://127.0.0.1:{self.action_port}/health", actions, "actions.log", 120)
+        self._wait(f"{self.url}/webhooks/webchat/", rasa, "rasa.log", 300)
+        return self
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    def say(self, sender: str, message: str) -> List[Dict[str, Any]]:
+        status, body = http("POST", f"{self.url}/webhooks/webchat/webhook",
+                            {"sender": sender, "message": message})
+        assert status == 200, body
+        return json.loads(body)
+
+    def parse(self, text: str) -> Dict[str, Any]:
+        status, body = http("POST", f"{self.url}/model/parse", {"text": text})
+        assert status == 200, body
+        return json.loads(body)

@@ -1,0 +1,140 @@
+from rasa_sdk.events import SlotSet
+
+from actions.fallback import ActionClarify
+from actions.handoff import ActionHandoff
+from actions.procedures import ActionAnswerProcedure, ActionListServices
+from tests.conftest import make_tracker, procedure_entity
+
+
+async def test_answers_the_asked_topic_for_the_named_procedure(dispatcher, domain):
+    tracker = make_tracker(
+        "lệ phí đăng ký khai sinh", "ask_fee", [procedure_entity("khai_sinh")],
+        slots={"procedure": "khai_sinh"},
+    )
+    events = await ActionAnswerProcedure().run(dispatcher, tracker, domain)
+    assert events == [
+        SlotSet("procedure", "khai_sinh"),
+        SlotSet("variants", []),
+        SlotSet("pending_topic", None),
+    ]
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_procedure_answer"
+    assert message["answer"].startswith("Lệ phí – ")
+    assert "Nguồn:" in message["answer"]
+    assert "kiểm tra lần cuối" in message["answer"]
+    assert any(b["payload"].startswith("/ask_online_steps") for b in message["buttons"])
+
+
+async def test_follow_up_without_a_procedure_uses_the_context(dispatcher, domain):
+    tracker = make_tracker("còn lệ phí thì sao?", "ask_fee", slots={"procedure": "khai_sinh"})
+    events = await ActionAnswerProcedure().run(dispatcher, tracker, domain)
+    assert SlotSet("procedure", "khai_sinh") in events
+    assert dispatcher.messages[0]["answer"].startswith("Lệ phí – ")
+
+
+async def test_without_any_procedure_the_bot_asks_which_with_buttons(dispatcher, domain):
+    tracker = make_tracker("mất bao lâu", "ask_processing_time")
+    events = await ActionAnswerProcedure().run(dispatcher, tracker, domain)
+    assert events == [
+        SlotSet("procedure", None),
+        SlotSet("variants", []),
+        SlotSet("pending_topic", "processing_time"),
+    ]
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_which_procedure"
+    assert len(message["buttons"]) == 12
+    assert message["buttons"][0]["payload"] == '/inform{"procedure":"khai_sinh"}'
+
+
+async def test_naming_the_procedure_answers_the_pending_question(dispatcher, domain):
+    tracker = make_tracker(
+        "khai sinh", "inform", [procedure_entity("khai_sinh")],
+        slots={"procedure": "khai_sinh", "pending_topic": "processing_time"},
+    )
+    events = await ActionAnswerProcedure().run(dispatcher, tracker, domain)
+    assert SlotSet("pending_topic", None) in events
+    assert dispatcher.messages[0]["answer"].startswith("Thời gian giải quyết – ")
+
+
+async def test_two_procedures_in_one_question_are_clarified(dispatcher, domain):
+    tracker = make_tracker(
+        "đăng ký xe hay đổi bằng lái", "ask_where",
+        [procedure_entity("dang_ky_xe"), procedure_entity("doi_gplx")],
+        slots={"procedure": "doi_gplx"},
+    )
+    events = await ActionAnswerProcedure().run(dispatcher, tracker, domain)
+    assert SlotSet("pending_topic", "where") in events
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_which_procedure"
+    assert [b["payload"] for b in message["buttons"]] == [
+        '/inform{"procedure":"doi_gplx"}',
+        '/inform{"procedure":"dang_ky_xe"}',
+    ]
+
+
+async def test_variant_is_detected_and_kept_for_follow_ups(dispatcher, domain, kb):
+    variant_ids = {v.id for v in kb.get("can_cuoc").variants}
+    tracker = make_tracker(
+        "làm căn cước cho con 10 tuổi cần gì", "ask_documents",
+        [procedure_entity("can_cuoc")], slots={"procedure": "can_cuoc"},
+    )
+    events = await ActionAnswerProcedure().run(dispatcher, tracker, domain)
+    [variants] = [e["value"] for e in events if e["name"] == "variants"]
+    assert variants and all(v.split(".")[1] in variant_ids for v in variants)
+
+    follow_up = make_tracker(
+        "còn làm online thế nào?", "ask_online_steps",
+        slots={"procedure": "can_cuoc", "variants": variants},
+    )
+    events = await ActionAnswerProcedure().run(dispatcher, follow_up, domain)
+    assert SlotSet("variants", variants) in events
+
+
+async def test_variants_of_another_procedure_are_ignored(dispatcher, domain):
+    tracker = make_tracker(
+        "lệ phí", "ask_fee", slots={"procedure": "ket_hon", "variants": ["can_cuoc.cap_lai"]},
+    )
+    events = await ActionAnswerProcedure().run(dispatcher, tracker, domain)
+    assert SlotSet("variants", []) in events
+
+
+async def test_list_services_offers_every_procedure(dispatcher, domain):
+    await ActionListServices().run(dispatcher, make_tracker("menu", "list_services"), domain)
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_procedure_answer"
+    assert len(message["buttons"]) == 13
+
+
+async def test_clarify_offers_the_likeliest_intents(dispatcher, domain):
+    ranking = [
+        {"name": "nlu_fallback", "confidence": 0.5},
+        {"name": "ask_fee", "confidence": 0.4},
+        {"name": "ask_processing_time", "confidence": 0.35},
+        {"name": "greet", "confidence": 0.1},
+    ]
+    tracker = make_tracker(
+        "cccd mất bao nhiêu lâu", "nlu_fallback", [procedure_entity("can_cuoc")], ranking=ranking
+    )
+    assert await ActionClarify().run(dispatcher, tracker, domain) == []
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_clarify"
+    assert [b["payload"] for b in message["buttons"]] == [
+        '/ask_fee{"procedure":"can_cuoc"}',
+        '/ask_processing_time{"procedure":"can_cuoc"}',
+        "/request_human",
+    ]
+
+
+async def test_clarify_without_candidates_falls_back_to_the_default(dispatcher, domain):
+    tracker = make_tracker("asdfgh", "nlu_fallback", ranking=[{"name": "greet", "confidence": 0.2}])
+    await ActionClarify().run(dispatcher, tracker, domain)
+    assert dispatcher.messages[0]["response"] == "utter_default"
+
+
+async def test_handoff_gives_hotline_and_office(dispatcher, domain):
+    tracker = make_tracker("gặp nhân viên", "request_human", slots={"procedure": "can_cuoc"})
+    await ActionHandoff().run(dispatcher, tracker, domain)
+    text = dispatcher.messages[0]["answer"]
+    assert "18001096" in text and "dichvucong@chinhphu.vn" in text
+    assert "Thẻ căn cước" in text or "căn cước" in text.lower()
+    assert "OTP" in text
