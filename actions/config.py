@@ -31,3 +31,19 @@ def today() -> dt.date:
     if fixed:
         return dt.date.fromisoformat(fixed)
     return dt.date.today()
+
+
+# Dossier database: an SQLite file by default, PostgreSQL (or any SQLAlchemy
+# URL) when DATABASE_URL says so, e.g. postgresql+psycopg2://user@host/db.
+DATABASE_URL = os.environ.get(
+    "DATABASE_URL", f"sqlite:///{PROJECT_ROOT / 'var' / 'dossiers.db'}"
+)
+# Server-side secret mixed into the digests of identity and phone numbers, so
+# a copied database alone does not reveal them. Set a long random value in
+# production; the default only suits local demos and tests.
+DOSSIER_PEPPER = os.environ.get("DOSSIER_PEPPER", "local-demo-pepper-change-me")
+LOOKUP_MAX_FAILURES = int(os.environ.get("LOOKUP_MAX_FAILURES", "3"))
+LOOKUP_LOCK_MINUTES = int(os.environ.get("LOOKUP_LOCK_MINUTES", "15"))
+STALLED_AFTER_DAYS = int(os.environ.get("STALLED_AFTER_DAYS", "7"))
+# Where the notifier reaches the Rasa server's HTTP API.
+RASA_URL = os.environ.get("RASA_URL", "http://127.0.0.1:5005")
