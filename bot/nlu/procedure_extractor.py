@@ -23,9 +23,11 @@ from actions.knowledge_base import KnowledgeBase
 from bot.text import find_phrases, fold
 
 ENTITY = "procedure"
-# "VNeID" names a procedure (the electronic identity account) but is also the
-# app through which other procedures are submitted: "khai sinh trên VNeID".
-PLATFORM_NAMES = {"vneid", "app vneid", "ung dung vneid"}
+# "VNeID" and "mức 2" name a procedure (the electronic identity account) but
+# also the app and account through which other procedures are submitted:
+# "khai sinh trên VNeID", "tạm trú cần tài khoản mức 2". Next to another
+# procedure they are the platform, unless the citizen says "định danh".
+PLATFORM_PROCEDURE = "dinh_danh_dien_tu"
 
 
 def alias_table(knowledge_base: KnowledgeBase) -> Dict[str, str]:
@@ -48,8 +50,11 @@ def extract_procedures(text: str, aliases: Dict[str, str]) -> List[Dict[str, Any
         }
         for start, end, procedure_id, matched in find_phrases(text, aliases)
     ]
-    if any(fold(e["text"]) not in PLATFORM_NAMES for e in found):
-        found = [e for e in found if fold(e["text"]) not in PLATFORM_NAMES]
+    if any(e["value"] != PLATFORM_PROCEDURE for e in found):
+        found = [
+            e for e in found
+            if e["value"] != PLATFORM_PROCEDURE or "dinh danh" in fold(e["text"])
+        ]
     return found
 
 

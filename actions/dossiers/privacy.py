@@ -1,0 +1,113 @@
+"""Personal data handling for dossiers: digests, masking and redaction.
+
+Identity and phone numbers are only ever stored as keyed digests. The key
+(DOSSIER_PEPPER) lives outside the database, and every digest is salted with
+the dossier code, so a copied database neither reveals the numbers nor shows
+which dossiers belong to the same person.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import unicodedata
+from typing import Optional
+
+from actions import config
+from actions.dossiers.codes import code_spans
+
+MASK = "•"
+
+
+def digest(value: str, code: str, pepper: Optional[str] = None) -> str:
+    """HMAC-SHA256 of an already normalized ``value``, bound to one dossier ``code``."""
+    key = (config.DOSSIER_PEPPER if pepper is None else pepper).encode("utf-8")
+    # The separator keeps ("AB", "C") and ("A", "BC") from colliding.
+    message = f"{code}\x1f{value}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def digits_only(value: str) -> str:
+    return "".join(ch for ch in unicodedata.normalize("NFKC", value or "") if ch.isdigit())
+
+
+_SEPARATORS = re.compile(r"[\s.\-()/]+")
+
+
+def normalize_identity(value: str) -> Optional[str]:
+    """A 12-digit citizen identity number (or a 9-digit old ID card), else None."""
+    compact = _SEPARATORS.sub("", unicodedata.normalize("NFKC", value or ""))
+    if compact.isdigit() and len(compact) in (9, 12):
+        return compact
+    return None
+
+
+def normalize_phone(value: str) -> Optional[str]:
+    """Domestic form of a Vietnamese phone number ("0" + 9 or 10 digits), else None.
+
+    Telegram shares contacts as "84912345678" without the plus sign, people
+    type "+84 912 345 678" or "0912.345.678": all become "0912345678".
+    """
+    compact = _SEPARATORS.sub("", unicodedata.normalize("NFKC", value or ""))
+    if compact.startswith("+84"):
+        compact = "0" + compact[3:]
+    elif compact.startswith("0084"):
+        compact = "0" + compact[4:]
+    elif compact.startswith("84") and len(compact) in (11, 12):
+        compact = "0" + compact[2:]
+    if re.fullmatch(r"0\d{9,10}", compact):
+        return compact
+    return None
+
+
+def last4(value: str) -> str:
+    """The last four digits of ``value``; raises ValueError when there are fewer."""
+    digits = digits_only(value)
+    if len(digits) < 4:
+        raise ValueError("Cần ít nhất 4 chữ số.")
+    return digits[-4:]
+
+
+def mask_name(name: str) -> str:
+    """"Nguyễn Văn An" -> "Nguyễn V. A.": the family name and initials of the rest."""
+    words = unicodedata.normalize("NFC", name or "").split()
+    if len(words) <= 1:
+        return words[0] if words else ""
+    return " ".join([words[0], *(f"{word[0].upper()}." for word in words[1:])])
+
+
+def mask_digits(digits: str, keep: int = 3) -> str:
+    keep = min(keep, max(len(digits) - 1, 0))
+    return MASK * (len(digits) - keep) + digits[len(digits) - keep:]
+
+
+_IDENTITY = r"\d{3}(?: \d{3}){3}|\d{4}(?: \d{4}){2}|\d{12}|\d{9}"
+# "0" or the country code, then 9 digits (mobile) or 10 (landline), with at
+# most one space, dot or dash between digits as people group them.
+_PHONE = r"(?:\+\s?84|0084|84|0)(?:[ .\-]?\d){9,10}"
+_SENSITIVE = re.compile(rf"(?<!\w)(?:(?P<identity>{_IDENTITY})|(?P<phone>{_PHONE}))(?!\w)")
+
+
+def _mask_match(match: re.Match) -> str:
+    if match.group("identity"):
+        return mask_digits(digits_only(match.group("identity")))
+    phone = normalize_phone(match.group("phone"))
+    return mask_digits(phone) if phone else match.group(0)
+
+
+def redact(text: str) -> str:
+    """Mask identity and phone numbers in free text, keeping the last 3 digits.
+
+    Dossier codes are left intact: their digits are not personal data and the
+    conversation is useless without them.
+    """
+    if not text:
+        return text
+    pieces = []
+    cursor = 0
+    for start, end in code_spans(text):
+        pieces.append(_SENSITIVE.sub(_mask_match, text[cursor:start]))
+        pieces.append(text[start:end])
+        cursor = end
+    pieces.append(_SENSITIVE.sub(_mask_match, text[cursor:]))
+    return "".join(pieces)
