@@ -60,7 +60,7 @@ lint: $(STAMP) ## Static checks (ruff)
 	$(VENV)/bin/ruff check bot actions tests scripts
 
 stories: $(MODEL) ## Run the story tests in tests/test_*.yml
-	$(RASA) test core --model $(MODEL) --stories tests/ --fail-on-prediction-errors --out results/stories
+	$(RASA) test core --e2e --model $(MODEL) --stories tests/ --fail-on-prediction-errors --out results/stories
 
 test: lint validate $(MODEL) ## Run every check: lint, data validation, pytest, story tests
 	@$(PY) -m pytest -p no:cacheprovider; rc=$$?; \

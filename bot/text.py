@@ -110,27 +110,59 @@ def canonical(text: str) -> str:
     return " ".join(lemma(t) for t in _TOKEN.findall(fold(text)))
 
 
-def find_phrases(text: str, phrases: Dict[str, str]) -> List[Tuple[int, int, str, str]]:
-    """Find folded ``phrases`` in ``text`` on word boundaries.
+def _near(word: str, target: str) -> bool:
+    """True when ``word`` is ``target`` with one letter added, dropped or changed."""
+    if abs(len(word) - len(target)) > 1 or word == target:
+        return word == target
+    if len(word) == len(target):
+        return sum(a != b for a, b in zip(word, target)) == 1
+    short, long_ = sorted((word, target), key=len)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
 
-    ``phrases`` maps a phrase (any spelling; it is folded here) to a label.
-    Returns ``(start, end, label, matched_text)`` with offsets into ``text``;
-    overlapping matches keep the longest.
-    """
+
+def _words(text: str) -> List[Tuple[str, int, int]]:
+    """Canonical words of ``text`` with the span each came from in ``text``."""
     folded, origin = fold_with_map(text)
+    words = []
+    for match in _TOKEN.finditer(folded):
+        start, end = origin[match.start()], origin[match.end() - 1] + 1
+        for word in ABBREVIATIONS.get(match.group(), match.group()).split():
+            words.append((word, start, end))
+    return words
+
+
+def find_phrases(
+    text: str, phrases: Dict[str, str], typos: bool = True
+) -> List[Tuple[int, int, str, str]]:
+    """Find ``phrases`` in ``text`` whatever the diacritics and abbreviations.
+
+    ``phrases`` maps a phrase (any spelling) to a label. Both sides are
+    compared as canonical words ("đk kết hôn" matches "đăng ký kết hôn").
+    With ``typos``, a phrase of two or more words also matches when one word
+    of three letters or more is one edit away ("khai sanh", "bằg lái").
+    Returns ``(start, end, label, matched_text)`` with offsets into ``text``;
+    overlapping matches keep the longest, exact matches before typo matches.
+    """
+    words = _words(text)
+    seq = [w for w, _, _ in words]
     hits = []
     for phrase, label in phrases.items():
-        needle = " ".join(fold(phrase).split())
-        if not needle:
-            continue
-        pattern = r"(?<!\w)" + r"\s+".join(map(re.escape, needle.split())) + r"(?!\w)"
-        for match in re.finditer(pattern, folded):
-            start = origin[match.start()]
-            end = origin[match.end() - 1] + 1
-            hits.append((start, end, label, text[start:end]))
-    hits.sort(key=lambda h: (-(h[1] - h[0]), h[0]))
+        needle = canonical(phrase).split()
+        size = len(needle)
+        for i in range(len(seq) - size + 1):
+            window = seq[i:i + size]
+            misses = [k for k in range(size) if window[k] != needle[k]]
+            exact = not misses
+            near = (
+                typos and size >= 2 and len(misses) == 1
+                and len(needle[misses[0]]) >= 3 and _near(window[misses[0]], needle[misses[0]])
+            )
+            if exact or near:
+                start, end = words[i][1], words[i + size - 1][2]
+                hits.append((start, end, label, text[start:end], exact))
+    hits.sort(key=lambda h: (not h[4], -(h[1] - h[0]), h[0]))
     chosen: List[Tuple[int, int, str, str]] = []
-    for hit in hits:
-        if all(hit[1] <= c[0] or hit[0] >= c[1] for c in chosen):
-            chosen.append(hit)
+    for start, end, label, matched, _ in hits:
+        if all(end <= c[0] or start >= c[1] for c in chosen):
+            chosen.append((start, end, label, matched))
     return sorted(chosen)

@@ -47,6 +47,21 @@ def test_find_phrases_reports_offsets_in_the_original_text():
 
 def test_find_phrases_respects_word_boundaries_and_prefers_longest():
     phrases = {"khai sinh": "khai_sinh", "dang ky khai sinh": "khai_sinh", "ho": "x"}
-    assert find_phrases("hoso khai sinhh", phrases) == []
+    assert find_phrases("hoso khai sinhh", phrases, typos=False) == []
     hits = find_phrases("dang ky khai sinh", phrases)
     assert [(h[0], h[1]) for h in hits] == [(0, 17)]
+
+
+def test_find_phrases_expands_abbreviations_on_both_sides():
+    phrases = {"đăng ký kết hôn": "ket_hon", "cccd": "can_cuoc"}
+    assert [h[2:] for h in find_phrases("đk kết hôn ở đâu", phrases)] == [("ket_hon", "đk kết hôn")]
+    assert [h[2] for h in find_phrases("can cuoc cong dan", phrases)] == ["can_cuoc"]
+
+
+def test_find_phrases_tolerates_one_typo_in_longer_phrases():
+    phrases = {"khai sinh": "khai_sinh", "bằng lái": "doi_gplx", "hộ": "x"}
+    assert [h[2] for h in find_phrases("lam khai sanh cho con", phrases)] == ["khai_sinh"]
+    assert [h[2] for h in find_phrases("đổi bằg lái", phrases)] == ["doi_gplx"]
+    # One-word phrases need an exact match.
+    assert find_phrases("hoa", {"hộ": "x"}) == []
+    assert find_phrases("bằng lá", {"bằng": "x"}) == [(0, 4, "x", "bằng")]

@@ -7,12 +7,13 @@ case, with spaces around the separators, with typographic dashes copied from
 receipts, or paste them inside a sentence; all of those are accepted and
 turned into the canonical upper-case form used as the database key.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import re
 import unicodedata
-from typing import Iterator, List, Optional, Tuple
+from typing import Iterator, List, Tuple
 
 EXAMPLE_CODE = "000.00.15.H10-261120-0012"
 
@@ -35,13 +36,13 @@ def _prepare(text: str) -> str:
     return unicodedata.normalize("NFKC", text or "")
 
 
-def _canonical(match: re.Match) -> Optional[str]:
+def _canonical(match: re.Match) -> str | None:
     v, z, y, letter, x, date, serial = match.groups()
     code = f"{v}.{z}.{y}.{letter.upper()}{x}-{date}-{serial}"
     return code if code_date(code) is not None else None
 
 
-def code_date(code: str) -> Optional[dt.date]:
+def code_date(code: str) -> dt.date | None:
     """The receiving date encoded in a canonical code, or None if it is not a real date."""
     if not CANONICAL.fullmatch(code or ""):
         return None
@@ -57,7 +58,7 @@ def is_valid_code(code: str) -> bool:
     return code_date(code) is not None
 
 
-def normalize_code(text: str) -> Optional[str]:
+def normalize_code(text: str) -> str | None:
     """The canonical form of ``text`` if the whole of it is one code, else None."""
     match = _FULL.fullmatch(_prepare(text))
     return _canonical(match) if match else None
@@ -75,7 +76,7 @@ def find_codes(text: str) -> List[str]:
     return list(dict.fromkeys(iter_codes(text)))
 
 
-def find_code(text: str) -> Optional[str]:
+def find_code(text: str) -> str | None:
     """The first valid code in a free-text message, or None."""
     return next(iter_codes(text), None)
 

@@ -4,6 +4,7 @@ The schema itself is created and changed only by the Alembic migrations in
 ``migrations/``; these classes must stay in step with them (a test compares
 the two).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -146,9 +147,7 @@ class StatusEvent(Base):
     __tablename__ = "status_events"
 
     id = Column(Integer, primary_key=True)
-    dossier_id = Column(
-        Integer, ForeignKey("dossiers.id", ondelete="CASCADE"), nullable=False
-    )
+    dossier_id = Column(Integer, ForeignKey("dossiers.id", ondelete="CASCADE"), nullable=False)
     status = Column(String(32), nullable=False)
     at = Column(UTCDateTime(), nullable=False)
     actor = Column(String(200), nullable=True)
@@ -178,9 +177,7 @@ class Subscription(Base):
     __tablename__ = "subscriptions"
 
     id = Column(Integer, primary_key=True)
-    dossier_id = Column(
-        Integer, ForeignKey("dossiers.id", ondelete="CASCADE"), nullable=False
-    )
+    dossier_id = Column(Integer, ForeignKey("dossiers.id", ondelete="CASCADE"), nullable=False)
     channel = Column(String(32), nullable=False)
     recipient_id = Column(String(200), nullable=False)
     created_at = Column(UTCDateTime(), nullable=False)
@@ -209,16 +206,12 @@ class Notification(Base):
     __tablename__ = "notifications"
 
     id = Column(Integer, primary_key=True)
-    dossier_id = Column(
-        Integer, ForeignKey("dossiers.id", ondelete="CASCADE"), nullable=False
-    )
+    dossier_id = Column(Integer, ForeignKey("dossiers.id", ondelete="CASCADE"), nullable=False)
     subscription_id = Column(
         Integer, ForeignKey("subscriptions.id", ondelete="CASCADE"), nullable=False
     )
     kind = Column(String(16), nullable=False)
-    event_id = Column(
-        Integer, ForeignKey("status_events.id", ondelete="CASCADE"), nullable=True
-    )
+    event_id = Column(Integer, ForeignKey("status_events.id", ondelete="CASCADE"), nullable=True)
     sent_at = Column(UTCDateTime(), nullable=False)
 
     __table_args__ = (

@@ -5,13 +5,13 @@ Identity and phone numbers are only ever stored as keyed digests. The key
 the dossier code, so a copied database neither reveals the numbers nor shows
 which dossiers belong to the same person.
 """
+
 from __future__ import annotations
 
 import hashlib
 import hmac
 import re
 import unicodedata
-from typing import Optional
 
 from actions import config
 from actions.dossiers.codes import code_spans
@@ -19,7 +19,7 @@ from actions.dossiers.codes import code_spans
 MASK = "•"
 
 
-def digest(value: str, code: str, pepper: Optional[str] = None) -> str:
+def digest(value: str, code: str, pepper: str | None = None) -> str:
     """HMAC-SHA256 of an already normalized ``value``, bound to one dossier ``code``."""
     key = (config.DOSSIER_PEPPER if pepper is None else pepper).encode("utf-8")
     # The separator keeps ("AB", "C") and ("A", "BC") from colliding.
@@ -34,7 +34,7 @@ def digits_only(value: str) -> str:
 _SEPARATORS = re.compile(r"[\s.\-()/]+")
 
 
-def normalize_identity(value: str) -> Optional[str]:
+def normalize_identity(value: str) -> str | None:
     """A 12-digit citizen identity number (or a 9-digit old ID card), else None."""
     compact = _SEPARATORS.sub("", unicodedata.normalize("NFKC", value or ""))
     if compact.isdigit() and len(compact) in (9, 12):
@@ -42,7 +42,7 @@ def normalize_identity(value: str) -> Optional[str]:
     return None
 
 
-def normalize_phone(value: str) -> Optional[str]:
+def normalize_phone(value: str) -> str | None:
     """Domestic form of a Vietnamese phone number ("0" + 9 or 10 digits), else None.
 
     Telegram shares contacts as "84912345678" without the plus sign, people
@@ -69,23 +69,27 @@ def last4(value: str) -> str:
 
 
 def mask_name(name: str) -> str:
-    """"Nguyễn Văn An" -> "Nguyễn V. A.": the family name and initials of the rest."""
+    """ "Nguyễn Văn An" -> "Nguyễn V. A.": the family name and initials of the rest."""
     words = unicodedata.normalize("NFC", name or "").split()
-    if len(words) <= 1:
-        return words[0] if words else ""
-    return " ".join([words[0], *(f"{word[0].upper()}." for word in words[1:])])
+    if not words:
+        return ""
+    if len(words) == 1:
+        return words[0][0].upper() + words[0][1:]
+    family = words[0][0].upper() + words[0][1:]
+    return " ".join([family, *(f"{word[0].upper()}." for word in words[1:])])
 
 
 def mask_digits(digits: str, keep: int = 3) -> str:
     keep = min(keep, max(len(digits) - 1, 0))
-    return MASK * (len(digits) - keep) + digits[len(digits) - keep:]
+    return MASK * (len(digits) - keep) + digits[len(digits) - keep :]
 
 
 _IDENTITY = r"\d{3}(?: \d{3}){3}|\d{4}(?: \d{4}){2}|\d{12}|\d{9}"
 # "0" or the country code, then 9 digits (mobile) or 10 (landline), with at
 # most one space, dot or dash between digits as people group them.
 _PHONE = r"(?:\+\s?84|0084|84|0)(?:[ .\-]?\d){9,10}"
-_SENSITIVE = re.compile(rf"(?<!\w)(?:(?P<identity>{_IDENTITY})|(?P<phone>{_PHONE}))(?!\w)")
+# Bounded by non-digits only: "sđt0912345678nhé" must be masked too.
+_SENSITIVE = re.compile(rf"(?<!\d)(?:(?P<identity>{_IDENTITY})|(?P<phone>{_PHONE}))(?!\d)")
 
 
 def _mask_match(match: re.Match) -> str:
