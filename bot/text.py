@@ -115,7 +115,7 @@ def _near(word: str, target: str) -> bool:
     if abs(len(word) - len(target)) > 1 or word == target:
         return word == target
     if len(word) == len(target):
-        return sum(a != b for a, b in zip(word, target)) == 1
+        return sum(a != b for a, b in zip(word, target, strict=True)) == 1
     short, long_ = sorted((word, target), key=len)
     return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
 

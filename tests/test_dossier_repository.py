@@ -179,6 +179,21 @@ def test_migration_creates_the_model_tables_and_downgrades(empty_url):
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             assert compare_metadata(context, Base.metadata) == []
+        # compare_metadata ignores CHECK constraints: compare their names here.
+        inspector = sa.inspect(engine)
+        for table in Base.metadata.sorted_tables:
+            expected = {str(c.name) for c in table.constraints if isinstance(c, sa.CheckConstraint)}
+            actual = {c["name"] for c in inspector.get_check_constraints(table.name)}
+            assert actual == expected, table.name
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO dossiers (code, procedure_id, applicant_name, id_digest,"
+                    " id_last4_digest, receiving_agency, received_at, due_at, status, updated_at)"
+                    " VALUES ('c', 'khai_sinh', 'A', 'x', 'y', 'Z', '2026-11-20', '2026-11-24',"
+                    " 'lost', '2026-11-20 00:00:00')"
+                )
+            )
         downgrade(empty_url, "base")
         assert not TABLES & set(sa.inspect(engine).get_table_names())
         migrate(empty_url)  # and back up again: the downgrade left nothing behind

@@ -147,13 +147,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_notifications_subscription_id_kind"), table_name=op.f("notifications"))
+    op.drop_index(op.f("ix_notifications_subscription_id_kind"), table_name="notifications")
     op.drop_table("notifications")
     op.drop_table("lookup_failures")
     op.drop_table("subscriptions")
-    op.drop_index(op.f("ix_status_events_dossier_id_at"), table_name=op.f("status_events"))
+    op.drop_index(op.f("ix_status_events_dossier_id_at"), table_name="status_events")
     op.drop_table("status_events")
-    op.drop_index(op.f("ix_dossiers_status"), table_name=op.f("dossiers"))
-    op.drop_index(op.f("ix_dossiers_procedure_id"), table_name=op.f("dossiers"))
-    op.drop_index(op.f("ix_dossiers_code"), table_name=op.f("dossiers"))
+    op.drop_index(op.f("ix_dossiers_status"), table_name="dossiers")
+    op.drop_index(op.f("ix_dossiers_procedure_id"), table_name="dossiers")
+    op.drop_index(op.f("ix_dossiers_code"), table_name="dossiers")
     op.drop_table("dossiers")
