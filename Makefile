@@ -38,9 +38,11 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP) ## Create .venv with Python 3.10 and install the locked dependencies
 
+# Rasa's cache fingerprints configuration, not our component code: when that
+# code changed, retrain from scratch.
 $(MODEL): $(STAMP) $(TRAIN_INPUTS)
 	$(RASA) train --config config.yml --domain domain --data $(TRAIN_DATA) \
-	  --out models --fixed-model-name current
+	  --out models --fixed-model-name current $(if $(filter %.py,$?),--force,)
 	@touch $@
 
 train: $(STAMP) ## Train the model (only what changed is retrained)
