@@ -47,3 +47,9 @@ LOOKUP_LOCK_MINUTES = int(os.environ.get("LOOKUP_LOCK_MINUTES", "15"))
 STALLED_AFTER_DAYS = int(os.environ.get("STALLED_AFTER_DAYS", "7"))
 # Where the notifier reaches the Rasa server's HTTP API.
 RASA_URL = os.environ.get("RASA_URL", "http://127.0.0.1:5005")
+# Token the Rasa HTTP API requires (rasa run --auth-token); the notifier sends it.
+# `make run` generates one into var/api-token when none is set.
+_TOKEN_FILE = PROJECT_ROOT / "var" / "api-token"
+RASA_API_TOKEN = os.environ.get("RASA_API_TOKEN") or (
+    _TOKEN_FILE.read_text().strip() if _TOKEN_FILE.exists() else ""
+)

@@ -161,6 +161,14 @@ def notify(repo: DossierRepository, event: StatusEvent) -> bool:
     return True
 
 
+def cmd_notify_reminders(args, repo: DossierRepository) -> int:
+    from actions.dossiers.notify import send_reminders
+
+    sent = send_reminders(repo, args.today, args.days)
+    _out(f"Đã gửi {sent} thông báo nhắc hồ sơ quá hạn hoặc lâu không xử lý.")
+    return OK
+
+
 def cmd_import(args, repo: DossierRepository) -> int:
     report = import_csv(repo, args.file, update=args.update)
     _out(report.summary())
@@ -398,6 +406,16 @@ def build_parser() -> argparse.ArgumentParser:
     hist = sub.add_parser("history", parents=[common, names], help="lịch sử trạng thái một hồ sơ")
     hist.add_argument("code", metavar="MÃ_HỒ_SƠ")
 
+    remind = sub.add_parser(
+        "notify-reminders",
+        parents=[common],
+        help="gửi thông báo một lần cho người theo dõi hồ sơ quá hạn hoặc lâu không xử lý (chạy bằng cron)",
+    )
+    remind.add_argument("--today", type=_date_arg, help="tính đến ngày (mặc định: hôm nay)")
+    remind.add_argument(
+        "--days", type=int, help=f"số ngày không đổi (mặc định: {config.STALLED_AFTER_DAYS})"
+    )
+
     sub.add_parser(
         "seed-demo",
         parents=[common],
@@ -421,6 +439,7 @@ REPO_COMMANDS: Dict[str, Callable] = {
     "overdue": cmd_overdue,
     "stalled": cmd_stalled,
     "history": cmd_history,
+    "notify-reminders": cmd_notify_reminders,
 }
 URL_COMMANDS: Dict[str, Callable] = {"migrate": cmd_migrate, "seed-demo": cmd_seed_demo}
 

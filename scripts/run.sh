@@ -6,6 +6,16 @@ mkdir -p var logs
 : "${ACTION_PORT:=5055}" "${RASA_PORT:=5005}"
 export ACTION_PORT RASA_PORT
 
+# The Rasa HTTP API (used by the dossier notifier) answers only with this token.
+if [ -z "${RASA_API_TOKEN:-}" ]; then
+  [ -s var/api-token ] || .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(24))' > var/api-token
+  RASA_API_TOKEN=$(cat var/api-token)
+fi
+export RASA_API_TOKEN
+
+# Dossier database: create or upgrade the tables and load the demo dossiers.
+.venv/bin/python -m bot.dossier_cli seed-demo >/dev/null
+
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
@@ -24,7 +34,8 @@ if [ "${1:-}" = "shell" ]; then
 fi
 
 .venv/bin/rasa run --model models/current.tar.gz --endpoints endpoints.yml \
-  --credentials credentials.yml --port "$RASA_PORT" --enable-api --cors "http://127.0.0.1:$RASA_PORT" >logs/rasa.log 2>&1 &
+  --credentials credentials.yml --port "$RASA_PORT" --interface "${RASA_INTERFACE:-127.0.0.1}" \
+  --enable-api --auth-token "$RASA_API_TOKEN" >logs/rasa.log 2>&1 &
 pids+=($!)
 echo "Loading the model (about 30 seconds)..."
 for _ in $(seq 1 180); do
@@ -35,5 +46,7 @@ done
 echo
 echo "  Web chat:  http://127.0.0.1:$RASA_PORT/webhooks/webchat/"
 echo "  REST API:  http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook"
+echo "  Demo dossiers to look up: data/demo/README.md"
+echo "  Staff CLI: .venv/bin/python -m bot.dossier_cli --help   (status changes notify subscribers)"
 echo "  Logs:      logs/rasa.log, logs/actions.log    (Ctrl-C to stop)"
 wait -n "${pids[@]}"

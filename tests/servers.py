@@ -42,13 +42,15 @@ class Assistant:
         self.action_port = free_port()
         self.rasa_port = free_port()
         self.tracker_db = workdir / "tracker.db"
+        self.database_url = f"sqlite:///{workdir / 'dossiers.db'}"
+        self.token = "test-token-" + os.urandom(6).hex()
         self.processes: List[subprocess.Popen] = []
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.rasa_port}"
 
-    def _spawn(self, args: List[str], log: str) -> subprocess.Popen:
+    def env(self) -> Dict[str, str]:
         env = dict(os.environ)
         env.update(
             PYTHONPATH=str(ROOT),
@@ -56,7 +58,15 @@ class Assistant:
             ACTION_PORT=str(self.action_port),
             TRACKER_DIALECT="sqlite",
             TRACKER_DB=str(self.tracker_db),
+            DATABASE_URL=self.database_url,
+            RASA_API_TOKEN=self.token,
+            RASA_URL=self.url,
+            ASSISTANT_TODAY=os.environ.get("ASSISTANT_TODAY", "2026-11-26"),
         )
+        return env
+
+    def _spawn(self, args: List[str], log: str) -> subprocess.Popen:
+        env = self.env()
         handle = open(self.workdir / log, "wb")
         process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
         self.processes.append(process)
@@ -82,7 +92,8 @@ class Assistant:
         rasa = self._spawn(
             [
                 str(BIN / "rasa"), "run", "--model", str(MODEL), "--endpoints", "endpoints.yml",
-                "--credentials", "credentials.yml", "--port", str(self.rasa_port), "--enable-api",
+                "--credentials", "credentials.yml", "--port", str(self.rasa_port),
+                "--interface", "127.0.0.1", "--enable-api", "--auth-token", self.token,
             ],
             "rasa.log",
         )
@@ -105,7 +116,12 @@ class Assistant:
         assert status == 200, body
         return json.loads(body)
 
+    def updates(self, sender: str, after: float = 0) -> Dict[str, Any]:
+        status, body = http("GET", f"{self.url}/webhooks/webchat/updates?sender={sender}&after={after}")
+        assert status == 200, body
+        return json.loads(body)
+
     def parse(self, text: str) -> Dict[str, Any]:
-        status, body = http("POST", f"{self.url}/model/parse", {"text": text})
+        status, body = http("POST", f"{self.url}/model/parse?token={self.token}", {"text": text})
         assert status == 200, body
         return json.loads(body)

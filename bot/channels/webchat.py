@@ -2,6 +2,12 @@
 
 GET  /webhooks/webchat/          the chat page
 POST /webhooks/webchat/webhook   {"sender": "...", "message": "..."} -> list of bot messages
+GET  /webhooks/webchat/updates   ?sender=...&after=<timestamp> -> notices sent to the
+                                 conversation without a question (dossier updates)
+
+A browser cannot be pushed to, so proactive messages (the notifier's
+trigger_intent calls) are stored in the tracker like any other and the page
+polls for the ones that followed an external event.
 """
 from __future__ import annotations
 
@@ -11,6 +17,8 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.shared.core.constants import IS_EXTERNAL
+from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -81,4 +89,34 @@ class WebChatInput(InputChannel):
                 )
             return response.json(collector.messages)
 
+        @webchat.route("/updates", methods=["GET"])
+        async def updates(request: Request) -> HTTPResponse:
+            sender = request.args.get("sender") or ""
+            try:
+                after = float(request.args.get("after") or 0)
+            except ValueError:
+                return _error(400, "Tham số after không hợp lệ.")
+            if not sender or len(sender) > MAX_SENDER_LENGTH:
+                return _error(400, "Thiếu mã cuộc trò chuyện.")
+            agent = request.app.ctx.agent
+            tracker = await agent.tracker_store.retrieve(sender) if agent else None
+            events = tracker.events if tracker else []
+            return response.json(proactive_messages(events, after))
+
         return webchat
+
+
+def proactive_messages(events, after: float) -> Dict[str, Any]:
+    """Bot messages that answered an external event, newer than ``after``."""
+    messages, newest, external = [], after, False
+    for event in events:
+        if isinstance(event, UserUttered):
+            external = bool((event.metadata or {}).get(IS_EXTERNAL))
+        elif isinstance(event, BotUttered) and external and event.timestamp > after:
+            message = {"text": event.text, "timestamp": event.timestamp}
+            buttons = (event.data or {}).get("buttons")
+            if buttons:
+                message["buttons"] = buttons
+            messages.append(message)
+            newest = max(newest, event.timestamp)
+    return {"messages": messages, "after": newest}

@@ -1,0 +1,288 @@
+"""Dossier status lookup: code, second factor, lockout, subscriptions, notices.
+
+Unknown codes and wrong second factors get the same neutral reply, so the
+assistant never reveals whether a code exists. The digits a citizen types are
+checked and dropped: no slot keeps them.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+from functools import lru_cache
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import config
+from actions.dossier_answers import lookup_answer, update_notice
+from actions.dossiers import (
+    EXAMPLE_CODE,
+    DossierRepository,
+    code_key,
+    conversation_key,
+    find_code,
+)
+from actions.dossiers.models import utcnow
+
+FORM = "dossier_status_form"
+CODE, FACTOR, LOCKED, VERIFIED = "dossier_code", "second_factor", "lookup_locked", "verified_dossier"
+NEUTRAL_FAILURE = (
+    "Mã hồ sơ hoặc 4 số cuối không khớp với dữ liệu của chúng tôi. "
+    "Bạn vui lòng kiểm tra lại mã hồ sơ trên giấy tiếp nhận và thử lại."
+)
+UNAVAILABLE = (
+    "Xin lỗi, hệ thống tra cứu hồ sơ đang tạm gián đoạn. Bạn vui lòng thử lại sau hoặc tra cứu "
+    "tại https://dichvucong.gov.vn/p/home/dvc-tra-cuu-ho-so.html."
+)
+
+
+@lru_cache(maxsize=1)
+def repository() -> DossierRepository:
+    return DossierRepository.from_url(config.DATABASE_URL)
+
+
+async def call(fn, *args):
+    """Run a blocking repository call off the action server's event loop."""
+    return await asyncio.to_thread(fn, *args)
+
+
+def _minutes_left(until: dt.datetime) -> int:
+    return max(1, int((until - utcnow()).total_seconds() // 60) + 1)
+
+
+def locked_message(until: dt.datetime) -> str:
+    return (
+        f"Bạn đã nhập sai thông tin {config.LOOKUP_MAX_FAILURES} lần. Để bảo vệ hồ sơ của "
+        f"người dân, chức năng tra cứu tạm khóa. Vui lòng thử lại sau khoảng "
+        f"{_minutes_left(until)} phút, hoặc gõ \"gặp nhân viên\" để được hỗ trợ."
+    )
+
+
+def _keys(tracker: Tracker, code: Optional[str]) -> List[str]:
+    keys = [conversation_key(tracker.sender_id)]
+    if code:
+        keys.append(code_key(code))
+    return keys
+
+
+# Intents that leave the form instead of being read as a code or digits.
+ESCAPE_INTENTS = {"deny", "goodbye", "request_human"}
+
+
+def _escaping(tracker: Tracker) -> bool:
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    text = tracker.latest_message.get("text") or ""
+    return intent in ESCAPE_INTENTS and not re.search(r"\d", text)
+
+
+def _shared_phone(tracker: Tracker) -> Optional[str]:
+    # Channels put a phone number here only when the platform proved it is the
+    # sender's own (Telegram: a contact whose user_id is the sender's).
+    metadata = tracker.latest_message.get("metadata") or {}
+    phone = metadata.get("verified_phone")
+    return phone if isinstance(phone, str) and phone else None
+
+
+class ValidateDossierStatusForm(FormValidationAction):
+    def name(self) -> Text:
+        return "validate_dossier_status_form"
+
+    async def required_slots(
+        self,
+        domain_slots: List[Text],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> List[Text]:
+        # A locked conversation ends the form at once; the submit action explains.
+        if tracker.get_slot(LOCKED):
+            return []
+        return domain_slots
+
+    async def extract_dossier_code(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        text = tracker.latest_message.get("text") or ""
+        requested = tracker.get_slot("requested_slot")
+        if _escaping(tracker):
+            return {}
+        if requested == CODE:
+            return {CODE: text}
+        if requested is None and tracker.active_loop_name != FORM:
+            # The request itself may carry the code: "tra cứu hồ sơ 000.00.15.H10-...".
+            code = find_code(text)
+            if code:
+                return {CODE: code}
+        return {}
+
+    async def extract_second_factor(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if tracker.get_slot("requested_slot") != FACTOR or _escaping(tracker):
+            return {}
+        phone = _shared_phone(tracker)
+        return {FACTOR: f"phone:{phone}" if phone else tracker.latest_message.get("text") or ""}
+
+    async def validate_dossier_code(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        try:
+            until = await call(repository().check_locked, _keys(tracker, None))
+        except Exception:
+            dispatcher.utter_message(response="utter_lookup_text", answer=UNAVAILABLE)
+            return {CODE: None, LOCKED: True}
+        if until:
+            dispatcher.utter_message(response="utter_lookup_text", answer=locked_message(until))
+            return {CODE: None, LOCKED: True}
+        code = find_code(str(value or ""))
+        if not code:
+            dispatcher.utter_message(
+                response="utter_lookup_text",
+                answer=(
+                    "Mã hồ sơ chưa đúng định dạng. Mã hồ sơ in trên giấy tiếp nhận có dạng "
+                    f"{EXAMPLE_CODE} (mã cơ quan - ngày nhận YYMMDD - số thứ tự)."
+                ),
+            )
+            return {CODE: None}
+        return {CODE: code}
+
+    async def validate_second_factor(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        code = tracker.get_slot(CODE)
+        repo = repository()
+        keys = _keys(tracker, code)
+        try:
+            until = await call(repo.check_locked, keys)
+            if until:
+                dispatcher.utter_message(response="utter_lookup_text", answer=locked_message(until))
+                return {FACTOR: None, LOCKED: True}
+            text = str(value or "")
+            if text.startswith("phone:"):
+                dossier = await call(repo.verify_phone, code, text[len("phone:"):])
+            else:
+                digits = re.sub(r"\D", "", text)
+                if len(digits) != 4:
+                    dispatcher.utter_message(
+                        response="utter_lookup_text",
+                        answer="Vui lòng nhập đúng 4 chữ số cuối của số căn cước hoặc số điện thoại đã đăng ký, ví dụ: 1234.",
+                    )
+                    return {FACTOR: None}
+                dossier = await call(repo.verify, code, digits)
+            if dossier is None:
+                until = await call(repo.record_failure, keys)
+                if until:
+                    dispatcher.utter_message(response="utter_lookup_text", answer=locked_message(until))
+                    return {FACTOR: None, CODE: None, LOCKED: True}
+                dispatcher.utter_message(response="utter_lookup_text", answer=NEUTRAL_FAILURE)
+                return {FACTOR: None, CODE: None}
+            await call(repo.clear_failures, keys)
+        except Exception:
+            dispatcher.utter_message(response="utter_lookup_text", answer=UNAVAILABLE)
+            return {FACTOR: None, LOCKED: True}
+        # The digits are not kept: the slot only records that the check passed.
+        return {FACTOR: "verified", VERIFIED: dossier.code}
+
+
+class ActionDossierStatus(Action):
+    def name(self) -> Text:
+        return "action_dossier_status"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        reset = [SlotSet(CODE, None), SlotSet(FACTOR, None), SlotSet(LOCKED, None)]
+        code = tracker.get_slot(VERIFIED)
+        if tracker.get_slot(LOCKED) or tracker.get_slot(FACTOR) != "verified" or not code:
+            return reset
+        repo = repository()
+        try:
+            dossier = await call(repo.get, code)
+            history = await call(repo.history, code)
+        except Exception:
+            dispatcher.utter_message(response="utter_lookup_text", answer=UNAVAILABLE)
+            return reset
+        latest = history[-1] if history else None
+        dispatcher.utter_message(
+            response="utter_dossier_status",
+            answer=lookup_answer(dossier, latest, config.today()),
+            buttons=[
+                {"title": "Nhận thông báo khi hồ sơ thay đổi", "payload": "/subscribe_dossier"},
+                {"title": "Tra cứu hồ sơ khác", "payload": "/check_dossier_status"},
+            ],
+        )
+        return reset
+
+
+class ActionSubscribeDossier(Action):
+    def name(self) -> Text:
+        return "action_subscribe_dossier"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        code = tracker.get_slot(VERIFIED)
+        if not code:
+            dispatcher.utter_message(
+                response="utter_lookup_text",
+                answer="Bạn cần tra cứu hồ sơ (mã hồ sơ và 4 số cuối) trước khi đăng ký nhận thông báo.",
+                buttons=[{"title": "Tra cứu hồ sơ", "payload": "/check_dossier_status"}],
+            )
+            return []
+        channel = tracker.get_latest_input_channel() or "webchat"
+        await call(repository().subscribe, code, channel, tracker.sender_id)
+        dispatcher.utter_message(
+            response="utter_lookup_text",
+            answer=(
+                f"Đã đăng ký. Khi hồ sơ {code} thay đổi trạng thái, quá hạn hoặc lâu chưa được xử lý, "
+                "bạn sẽ nhận thông báo ngay tại đây. Gõ \"hủy theo dõi\" để ngừng. "
+                "Thông báo không bao giờ hỏi mật khẩu, mã OTP hay gửi đường link lạ."
+            ),
+        )
+        return []
+
+
+class ActionUnsubscribeDossier(Action):
+    def name(self) -> Text:
+        return "action_unsubscribe_dossier"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        channel = tracker.get_latest_input_channel() or "webchat"
+        removed = await call(repository().unsubscribe, None, channel, tracker.sender_id)
+        text = (
+            "Đã hủy theo dõi. Bạn sẽ không nhận thông báo về hồ sơ nữa."
+            if removed
+            else "Bạn chưa đăng ký nhận thông báo cho hồ sơ nào."
+        )
+        dispatcher.utter_message(response="utter_lookup_text", answer=text)
+        return []
+
+
+class ActionNotifyDossierUpdate(Action):
+    """Runs on EXTERNAL_* intents sent by the notifier; composes the notice."""
+
+    def name(self) -> Text:
+        return "action_notify_dossier_update"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        entities = {e.get("entity"): e.get("value") for e in tracker.latest_message.get("entities") or []}
+        code = entities.get("dossier_code")
+        kind = entities.get("reminder") or "status"
+        repo = repository()
+        dossier = await call(repo.get, code) if code else None
+        if dossier is None:
+            return []
+        history = await call(repo.history, code)
+        dispatcher.utter_message(
+            response="utter_dossier_status",
+            answer=update_notice(dossier, history[-1] if history else None, config.today(), kind),
+        )
+        return []

@@ -1,0 +1,79 @@
+"""Tell subscribers that their dossier moved, through the Rasa server's API.
+
+The notifier only says *which* dossier changed and why; the bot composes the
+message itself (``action_notify_dossier_update``) on the channel the citizen
+subscribed from, so web chat, Telegram and Zalo all get the same text.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Optional
+
+from actions import config
+from actions.dossiers.models import StatusEvent, Subscription
+from actions.dossiers.repository import DossierRepository
+
+logger = logging.getLogger(__name__)
+
+UPDATE_INTENT = "EXTERNAL_dossier_update"
+REMINDER_INTENT = "EXTERNAL_dossier_reminder"
+
+
+class NotificationError(RuntimeError):
+    pass
+
+
+def trigger(subscription: Subscription, intent: str, entities: dict) -> None:
+    query = {"output_channel": subscription.channel}
+    if config.RASA_API_TOKEN:
+        query["token"] = config.RASA_API_TOKEN
+    conversation = urllib.parse.quote(subscription.recipient_id, safe="")
+    url = (
+        f"{config.RASA_URL}/conversations/{conversation}/trigger_intent?"
+        + urllib.parse.urlencode(query)
+    )
+    body = json.dumps({"name": intent, "entities": entities}).encode()
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            response.read()
+    except (urllib.error.URLError, OSError) as error:
+        raise NotificationError(f"không gửi được tới {subscription.channel}: {error}") from error
+
+
+def notify_status_change(repo: DossierRepository, event: StatusEvent) -> int:
+    """Send one update per active subscriber; returns how many were sent."""
+    sent, failures = 0, []
+    for subscription in repo.subscribers(event.dossier.code):
+        if repo.was_notified(subscription, "status", event):
+            continue
+        try:
+            trigger(subscription, UPDATE_INTENT, {"dossier_code": event.dossier.code})
+        except NotificationError as error:
+            failures.append(str(error))
+            continue
+        repo.mark_notified(event.dossier, subscription, "status", event)
+        sent += 1
+    if failures:
+        raise NotificationError("; ".join(failures))
+    return sent
+
+
+def send_reminders(repo: DossierRepository, today=None, days: Optional[int] = None) -> int:
+    """Overdue and stalled notices, each sent once per subscriber (for cron)."""
+    sent = 0
+    for dossier, subscription, kind in repo.pending_reminders(today, days):
+        try:
+            trigger(subscription, REMINDER_INTENT, {"dossier_code": dossier.code, "reminder": kind})
+        except NotificationError as error:
+            logger.warning("reminder for %s not sent: %s", dossier.code, error)
+            continue
+        repo.mark_notified(dossier, subscription, kind)
+        sent += 1
+    return sent
