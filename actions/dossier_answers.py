@@ -6,7 +6,7 @@ from typing import List, Optional
 
 from actions.answers import date_vi
 from actions.dossiers.models import RUNNING_STATUSES, Dossier, Status, StatusEvent, local_date
-from actions.dossiers.privacy import mask_name
+from actions.dossiers.privacy import mask_name, redact
 from actions.knowledge_base import default_knowledge_base
 
 PORTAL = "https://dichvucong.gov.vn"
@@ -38,6 +38,14 @@ def overdue_days(dossier: Dossier, today: dt.date) -> int:
     return 0
 
 
+def _private(text: str, dossier: Dossier) -> str:
+    """Staff free text may name the applicant or quote numbers: mask them too."""
+    name = " ".join(dossier.applicant_name.split())
+    if name:
+        text = text.replace(name, mask_name(name))
+    return redact(text)
+
+
 def status_details(dossier: Dossier, latest: Optional[StatusEvent], today: dt.date) -> List[str]:
     lines = [
         f"Hồ sơ {dossier.code} – {procedure_name(dossier.procedure_id)}",
@@ -57,13 +65,13 @@ def status_details(dossier: Dossier, latest: Optional[StatusEvent], today: dt.da
         lines.append("Hồ sơ đang trong thời hạn giải quyết.")
     if dossier.status == Status.needs_supplement.value and latest:
         lines.append("Cần bổ sung hoặc sửa:")
-        lines += [f"• {item}" for item in latest.missing_items or []]
+        lines += [f"• {_private(item, dossier)}" for item in latest.missing_items or []]
         if latest.instructions:
-            lines.append(f"Cách khắc phục: {latest.instructions}")
+            lines.append(f"Cách khắc phục: {_private(latest.instructions, dossier)}")
     if dossier.status == Status.rejected.value and latest and latest.reason:
-        lines.append(f"Lý do: {latest.reason}")
+        lines.append(f"Lý do: {_private(latest.reason, dossier)}")
     if dossier.status == Status.result_ready.value and latest and latest.instructions:
-        lines.append(f"Hướng dẫn nhận kết quả: {latest.instructions}")
+        lines.append(f"Hướng dẫn nhận kết quả: {_private(latest.instructions, dossier)}")
     lines.append(NEXT_STEPS.get(dossier.status, ""))
     return [line for line in lines if line]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import re
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Text
@@ -27,6 +28,8 @@ from actions.dossiers import (
     find_code,
 )
 from actions.dossiers.models import utcnow
+
+logger = logging.getLogger(__name__)
 
 FORM = "dossier_status_form"
 CODE, FACTOR, LOCKED, VERIFIED = "dossier_code", "second_factor", "lookup_locked", "verified_dossier"
@@ -133,6 +136,7 @@ class ValidateDossierStatusForm(FormValidationAction):
         try:
             until = await call(repository().check_locked, _keys(tracker, None))
         except Exception:
+            logger.exception("dossier store unavailable")
             dispatcher.utter_message(response="utter_lookup_text", answer=UNAVAILABLE)
             return {CODE: None, LOCKED: True}
         if until:
@@ -182,6 +186,7 @@ class ValidateDossierStatusForm(FormValidationAction):
                 return {FACTOR: None, CODE: None}
             await call(repo.clear_failures, keys)
         except Exception:
+            logger.exception("dossier store unavailable")
             dispatcher.utter_message(response="utter_lookup_text", answer=UNAVAILABLE)
             return {FACTOR: None, LOCKED: True}
         # The digits are not kept: the slot only records that the check passed.
@@ -204,6 +209,7 @@ class ActionDossierStatus(Action):
             dossier = await call(repo.get, code)
             history = await call(repo.history, code)
         except Exception:
+            logger.exception("dossier store unavailable")
             dispatcher.utter_message(response="utter_lookup_text", answer=UNAVAILABLE)
             return reset
         latest = history[-1] if history else None

@@ -84,7 +84,16 @@ class Assistant:
                 time.sleep(0.5)
         raise TimeoutError(f"{url} did not come up; see {self.workdir / log}")
 
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        """The staff CLI against this assistant's dossier database."""
+        return subprocess.run(
+            [sys.executable, "-m", "bot.dossier_cli", *args],
+            cwd=ROOT, env=self.env(), capture_output=True, text=True, timeout=120,
+        )
+
     def start(self) -> Assistant:
+        seeded = self.cli("seed-demo")
+        assert seeded.returncode == 0, seeded.stdout + seeded.stderr
         actions = self._spawn(
             [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(self.action_port)],
             "actions.log",

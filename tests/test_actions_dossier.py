@@ -1,0 +1,127 @@
+"""Dossier lookup actions on a real SQLite store, with rasa-sdk trackers."""
+import pytest
+from rasa_sdk.events import SlotSet
+
+import actions.dossier_lookup as lookup
+from actions.dossiers import DossierRepository, migrate
+from actions.dossiers.csv_import import import_csv
+from bot.dossier_cli import DEMO_CSV
+from tests.conftest import make_tracker
+
+SUPPLEMENT = "000.45.02.H58-261120-0012"  # id ...4567, phone 0356789103
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'dossiers.db'}"
+    migrate(url)
+    repository = DossierRepository.from_url(url)
+    import_csv(repository, DEMO_CSV)
+    monkeypatch.setattr(lookup, "repository", lambda: repository)
+    yield repository
+    repository.dispose()
+
+
+def form_tracker(text, requested, **slots):
+    return make_tracker(text, "inform", slots={"requested_slot": requested, **slots})
+
+
+def answers(dispatcher):
+    return "\n".join(m.get("answer") or m.get("text") or "" for m in dispatcher.messages)
+
+
+async def test_sloppy_code_is_normalised(repo, dispatcher, domain):
+    form = lookup.ValidateDossierStatusForm()
+    result = await form.validate_dossier_code(
+        "hồ sơ 000.45.02.h58 - 261120 - 0012 ạ", dispatcher, form_tracker("", "dossier_code"), domain
+    )
+    assert result == {"dossier_code": SUPPLEMENT}
+    assert dispatcher.messages == []
+
+
+async def test_malformed_code_is_rejected_with_an_example(repo, dispatcher, domain):
+    form = lookup.ValidateDossierStatusForm()
+    result = await form.validate_dossier_code("HS-2024-1", dispatcher, form_tracker("", "dossier_code"), domain)
+    assert result == {"dossier_code": None}
+    assert "000.00.15.H10-261120-0012" in answers(dispatcher)
+
+
+async def test_right_digits_verify_without_keeping_them(repo, dispatcher, domain):
+    form = lookup.ValidateDossierStatusForm()
+    tracker = form_tracker("4567", "second_factor", dossier_code=SUPPLEMENT)
+    result = await form.validate_second_factor("4567", dispatcher, tracker, domain)
+    assert result == {"second_factor": "verified", "verified_dossier": SUPPLEMENT}
+
+
+async def test_wrong_digits_get_a_neutral_reply_then_lock(repo, dispatcher, domain):
+    form = lookup.ValidateDossierStatusForm()
+    tracker = form_tracker("0000", "second_factor", dossier_code=SUPPLEMENT)
+    for _ in range(2):
+        result = await form.validate_second_factor("0000", dispatcher, tracker, domain)
+        assert result == {"second_factor": None, "dossier_code": None}
+    assert answers(dispatcher).count(lookup.NEUTRAL_FAILURE) == 2
+    result = await form.validate_second_factor("0000", dispatcher, tracker, domain)
+    assert result["lookup_locked"] is True
+    assert "tạm khóa" in dispatcher.messages[-1]["answer"]
+
+
+async def test_not_four_digits_is_not_counted_as_a_failure(repo, dispatcher, domain):
+    form = lookup.ValidateDossierStatusForm()
+    tracker = form_tracker("45", "second_factor", dossier_code=SUPPLEMENT)
+    assert await form.validate_second_factor("45", dispatcher, tracker, domain) == {"second_factor": None}
+    assert repo.check_locked([lookup.conversation_key("test-user")]) is None
+
+
+async def test_a_verified_shared_phone_counts_as_the_second_factor(repo, dispatcher, domain):
+    form = lookup.ValidateDossierStatusForm()
+    tracker = form_tracker("", "second_factor", dossier_code=SUPPLEMENT)
+    result = await form.validate_second_factor("phone:+84356789103", dispatcher, tracker, domain)
+    assert result["verified_dossier"] == SUPPLEMENT
+
+
+async def test_status_answer_is_masked_and_offers_notifications(repo, dispatcher, domain):
+    tracker = make_tracker(
+        "4567", "inform", slots={"verified_dossier": SUPPLEMENT, "second_factor": "verified"}
+    )
+    events = await lookup.ActionDossierStatus().run(dispatcher, tracker, domain)
+    assert events == [
+        SlotSet("dossier_code", None), SlotSet("second_factor", None), SlotSet("lookup_locked", None)
+    ]
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_dossier_status"
+    assert "Trần T. B. N." in message["answer"] and "Trần Thị Bích Ngọc" not in message["answer"]
+    assert "Chờ bổ sung" in message["answer"]
+    assert message["buttons"][0]["payload"] == "/subscribe_dossier"
+
+
+async def test_no_status_without_verification(repo, dispatcher, domain):
+    tracker = make_tracker("x", "inform", slots={"verified_dossier": None})
+    await lookup.ActionDossierStatus().run(dispatcher, tracker, domain)
+    assert dispatcher.messages == []
+
+
+async def test_subscribe_requires_a_verified_lookup(repo, dispatcher, domain):
+    await lookup.ActionSubscribeDossier().run(dispatcher, make_tracker("theo dõi", "subscribe_dossier"), domain)
+    assert "tra cứu hồ sơ" in answers(dispatcher)
+    assert repo.subscribers(SUPPLEMENT) == []
+
+
+async def test_subscribe_and_unsubscribe(repo, dispatcher, domain):
+    tracker = make_tracker("theo dõi", "subscribe_dossier", slots={"verified_dossier": SUPPLEMENT})
+    await lookup.ActionSubscribeDossier().run(dispatcher, tracker, domain)
+    [subscription] = repo.subscribers(SUPPLEMENT)
+    assert (subscription.channel, subscription.recipient_id) == ("webchat", "test-user")
+    await lookup.ActionUnsubscribeDossier().run(dispatcher, tracker, domain)
+    assert repo.subscribers(SUPPLEMENT) == []
+
+
+async def test_notice_is_composed_from_the_store(repo, dispatcher, domain):
+    tracker = make_tracker(
+        "EXTERNAL: EXTERNAL_dossier_reminder", "EXTERNAL_dossier_reminder",
+        [{"entity": "dossier_code", "value": SUPPLEMENT}, {"entity": "reminder", "value": "stalled"}],
+    )
+    await lookup.ActionNotifyDossierUpdate().run(dispatcher, tracker, domain)
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_dossier_status"
+    assert "chưa có bước xử lý mới" in message["answer"]
+    assert "OTP" in message["answer"]
