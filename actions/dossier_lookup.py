@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 import re
 from functools import lru_cache
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -91,16 +91,16 @@ def _shared_phone(tracker: Tracker) -> Optional[str]:
 
 
 class ValidateDossierStatusForm(FormValidationAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_dossier_status_form"
 
     async def required_slots(
         self,
-        domain_slots: List[Text],
+        domain_slots: List[str],
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
         domain: DomainDict,
-    ) -> List[Text]:
+    ) -> List[str]:
         # A locked conversation ends the form at once; the submit action explains.
         if tracker.get_slot(LOCKED):
             return []
@@ -108,7 +108,7 @@ class ValidateDossierStatusForm(FormValidationAction):
 
     async def extract_dossier_code(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         text = tracker.latest_message.get("text") or ""
         requested = tracker.get_slot("requested_slot")
         if _escaping(tracker):
@@ -124,7 +124,7 @@ class ValidateDossierStatusForm(FormValidationAction):
 
     async def extract_second_factor(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         if tracker.get_slot("requested_slot") != FACTOR or _escaping(tracker):
             return {}
         phone = _shared_phone(tracker)
@@ -132,7 +132,7 @@ class ValidateDossierStatusForm(FormValidationAction):
 
     async def validate_dossier_code(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         try:
             until = await call(repository().check_locked, _keys(tracker, None))
         except Exception:
@@ -156,7 +156,7 @@ class ValidateDossierStatusForm(FormValidationAction):
 
     async def validate_second_factor(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         code = tracker.get_slot(CODE)
         repo = repository()
         keys = _keys(tracker, code)
@@ -194,7 +194,7 @@ class ValidateDossierStatusForm(FormValidationAction):
 
 
 class ActionDossierStatus(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_dossier_status"
 
     async def run(
@@ -225,7 +225,7 @@ class ActionDossierStatus(Action):
 
 
 class ActionSubscribeDossier(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_subscribe_dossier"
 
     async def run(
@@ -253,7 +253,7 @@ class ActionSubscribeDossier(Action):
 
 
 class ActionUnsubscribeDossier(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_unsubscribe_dossier"
 
     async def run(
@@ -273,7 +273,7 @@ class ActionUnsubscribeDossier(Action):
 class ActionNotifyDossierUpdate(Action):
     """Runs on EXTERNAL_* intents sent by the notifier; composes the notice."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_notify_dossier_update"
 
     async def run(

@@ -37,8 +37,17 @@ def http(method: str, url: str, body: Any | None = None, raw: bytes | None = Non
 class Assistant:
     """Both servers as subprocesses, as `make run` starts them."""
 
-    def __init__(self, workdir: Path):
+    def __init__(
+        self,
+        workdir: Path,
+        credentials: Path | None = None,
+        extra_env: Dict[str, str] | None = None,
+    ):
+        """``credentials`` replaces credentials.yml (e.g. to add a channel pointed at a
+        fake platform API); ``extra_env`` is added to both servers' environment."""
         self.workdir = workdir
+        self.credentials = credentials or ROOT / "credentials.yml"
+        self.extra_env = extra_env or {}
         self.action_port = free_port()
         self.rasa_port = free_port()
         self.tracker_db = workdir / "tracker.db"
@@ -63,6 +72,7 @@ class Assistant:
             RASA_URL=self.url,
             ASSISTANT_TODAY=os.environ.get("ASSISTANT_TODAY", "2026-11-26"),
         )
+        env.update(self.extra_env)
         return env
 
     def _spawn(self, args: List[str], log: str) -> subprocess.Popen:
@@ -101,7 +111,7 @@ class Assistant:
         rasa = self._spawn(
             [
                 str(BIN / "rasa"), "run", "--model", str(MODEL), "--endpoints", "endpoints.yml",
-                "--credentials", "credentials.yml", "--port", str(self.rasa_port),
+                "--credentials", str(self.credentials), "--port", str(self.rasa_port),
                 "--interface", "127.0.0.1", "--enable-api", "--auth-token", self.token,
             ],
             "rasa.log",
