@@ -15,6 +15,7 @@ from actions.answers import (
     detect_variants,
     procedure_buttons,
 )
+from actions.feedback import RATING_BUTTONS
 from actions.knowledge_base import default_knowledge_base
 
 
@@ -83,7 +84,9 @@ class ActionAnswerProcedure(Action):
             ]
         answer = compose(procedure, topic, variants, config.today())
         dispatcher.utter_message(
-            response="utter_procedure_answer", answer=answer.text, buttons=answer.buttons
+            response="utter_procedure_answer",
+            answer=answer.text,
+            buttons=answer.buttons + RATING_BUTTONS,
         )
         return [
             SlotSet("procedure", procedure.id),

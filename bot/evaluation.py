@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Set
+from typing import Any, Callable, Dict, Iterable, List, Set, Tuple
 
 from rasa.shared.nlu.training_data.loading import load_data
 
@@ -127,3 +127,46 @@ def worst(scores: Iterable[StyleScore], limit: int = 15) -> List[str]:
                     f"; procedure {o.expected_procedure} -> {sorted(o.predicted_procedures)}"
                 )
     return lines[:limit]
+
+
+def intents_of(scores: Iterable[StyleScore]) -> List[str]:
+    names: Set[str] = set()
+    for score in scores:
+        for o in score.outcomes:
+            names.update((o.expected_intent, o.predicted_intent))
+    return sorted(n for n in names if n)
+
+
+def per_intent(score: StyleScore) -> Dict[str, Dict[str, float]]:
+    """Precision, recall, F1 and support for each intent of the expected labels."""
+    report: Dict[str, Dict[str, float]] = {}
+    for intent in sorted({o.expected_intent for o in score.outcomes}):
+        tp = sum(o.expected_intent == intent and o.predicted_intent == intent for o in score.outcomes)
+        fp = sum(o.expected_intent != intent and o.predicted_intent == intent for o in score.outcomes)
+        fn = sum(o.expected_intent == intent and o.predicted_intent != intent for o in score.outcomes)
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        report[intent] = {"precision": precision, "recall": recall, "f1": f1, "support": tp + fn}
+    return report
+
+
+def macro_f1(score: StyleScore) -> float:
+    report = per_intent(score)
+    return sum(r["f1"] for r in report.values()) / len(report) if report else 0.0
+
+
+def confusions(score: StyleScore, limit: int = 10) -> List[Tuple[str, str, int]]:
+    """The most frequent (expected, predicted) intent mistakes."""
+    counts: Dict[Tuple[str, str], int] = {}
+    for o in score.outcomes:
+        if not o.intent_ok:
+            key = (o.expected_intent, o.predicted_intent)
+            counts[key] = counts.get(key, 0) + 1
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [(e, p, n) for (e, p), n in ranked[:limit]]
+
+
+def asks_between_procedures(score: StyleScore) -> float:
+    """Share of messages where two procedures were found, so the bot asks which."""
+    return score._ratio(sum(len(o.predicted_procedures) > 1 for o in score.outcomes), len(score.outcomes))

@@ -138,3 +138,18 @@ async def test_handoff_gives_hotline_and_office(dispatcher, domain):
     assert "18001096" in text and "dichvucong@chinhphu.vn" in text
     assert "Thẻ căn cước" in text or "căn cước" in text.lower()
     assert "OTP" in text
+
+
+async def test_answers_offer_a_rating(dispatcher, domain):
+    tracker = make_tracker("lệ phí khai sinh", "ask_fee", [procedure_entity("khai_sinh")])
+    await ActionAnswerProcedure().run(dispatcher, tracker, domain)
+    payloads = [b["payload"] for b in dispatcher.messages[0]["buttons"]]
+    assert payloads[-2:] == ['/rate_answer{"rating":"up"}', '/rate_answer{"rating":"down"}']
+
+
+async def test_negative_rating_is_acknowledged_with_a_way_to_a_person(dispatcher, domain):
+    from actions.feedback import ActionRateAnswer
+
+    tracker = make_tracker("/rate_answer", "rate_answer", [{"entity": "rating", "value": "down"}])
+    await ActionRateAnswer().run(dispatcher, tracker, domain)
+    assert dispatcher.messages[0]["response"] == "utter_thanks_negative_rating"

@@ -93,3 +93,17 @@ def test_subscribed_conversation_receives_the_status_update(assistant):
     assert "OTP" in notice["text"] and "https://dichvucong.gov.vn" in notice["text"]
 
     assert "Đã hủy theo dõi" in texts(assistant.say("d-10", "hủy theo dõi"))
+
+
+def test_tracker_store_keeps_no_identity_or_factor_digits(assistant):
+    import sqlite3
+
+    assistant.say("d-11", "số cccd của tôi là 079196034567, sđt 0356789103, tra cứu hồ sơ giúp")
+    assistant.say("d-11", SUPPLEMENT)
+    assistant.say("d-11", "4567")
+    with sqlite3.connect(assistant.tracker_db) as db:
+        rows = [r[0] for r in db.execute("SELECT data FROM events WHERE sender_id = 'd-11'")]
+    stored = "\n".join(rows)
+    assert "079196034567" not in stored and "0356789103" not in stored
+    assert '"4567"' not in stored and "4567" not in stored.replace(SUPPLEMENT, "")
+    assert "••••" in stored

@@ -1,0 +1,242 @@
+"""`make eval`: evaluate NLU models on held-out files and write a Markdown report.
+
+    python -m bot.eval_report [--model M.tar.gz] [--tests FILE ...] [--train]
+                              [--config config.yml] [--baseline-config config_rasa_default.yml]
+                              [--out reports/]
+
+Each test file is one writing style (its name without "heldout_"/"dev_").
+With --train, both configurations are trained NLU-only on data/nlu first, so
+the report can compare training time too; otherwise --model is evaluated and
+the baseline model is trained once and reused from reports/models/.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+from bot.evaluation import (
+    StyleScore,
+    asks_between_procedures,
+    confusions,
+    intents_of,
+    macro_f1,
+    overall,
+    per_intent,
+    score_file,
+    worst,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TESTS = sorted((ROOT / "tests" / "nlu").glob("heldout_*.yml"))
+
+
+def train_nlu(config: Path, out_dir: Path, name: str) -> Tuple[Path, float]:
+    """Train an NLU-only model; returns its path and the wall-clock seconds."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    subprocess.run(
+        [str(Path(sys.executable).parent / "rasa"), "train", "nlu", "--config", str(config),
+         "--nlu", str(ROOT / "data" / "nlu"), "--out", str(out_dir), "--fixed-model-name", name],
+        cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "RASA_TELEMETRY_ENABLED": "false", "PYTHONPATH": str(ROOT)},
+    )
+    return out_dir / f"{name}.tar.gz", time.perf_counter() - started
+
+
+class Evaluated:
+    def __init__(self, label: str, model: Path, train_seconds: Optional[float]):
+        self.label, self.model, self.train_seconds = label, model, train_seconds
+        self.scores: List[StyleScore] = []
+        self.latencies: List[float] = []
+
+    @property
+    def total(self) -> StyleScore:
+        return overall(self.scores)
+
+    def latency(self, quantile: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(quantile * len(ordered)))] * 1000
+
+
+def evaluate(label: str, model: Path, tests: List[Path], train_seconds=None) -> Evaluated:
+    from rasa.core.agent import Agent
+
+    result = Evaluated(label, model, train_seconds)
+    agent = Agent.load(str(model))
+    loop = asyncio.new_event_loop()
+
+    def parse(text: str) -> Dict[str, Any]:
+        started = time.perf_counter()
+        parsed = loop.run_until_complete(agent.parse_message(text))
+        result.latencies.append(time.perf_counter() - started)
+        return parsed
+
+    parse("xin chào")  # warm-up: the first call builds TensorFlow graphs
+    result.latencies.clear()
+    result.scores = [score_file(path, parse) for path in tests]
+    loop.close()
+    return result
+
+
+def confusion_png(evaluated: Evaluated, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    total = evaluated.total
+    labels = intents_of([total])
+    index = {name: i for i, name in enumerate(labels)}
+    matrix = [[0] * len(labels) for _ in labels]
+    for o in total.outcomes:
+        matrix[index[o.expected_intent]][index[o.predicted_intent]] += 1
+    fig, ax = plt.subplots(figsize=(11, 9))
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels=labels, rotation=90, fontsize=8)
+    ax.set_yticks(range(len(labels)), labels=labels, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("expected")
+    for i, row in enumerate(matrix):
+        for j, count in enumerate(row):
+            if count:
+                ax.text(j, i, str(count), ha="center", va="center", fontsize=7,
+                        color="white" if i == j else "black")
+    ax.set_title(f"Intent confusion matrix – {evaluated.label}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _pct(value: float) -> str:
+    return f"{value:.1%}"
+
+
+def style_table(evaluated: Evaluated) -> List[str]:
+    rows = [
+        "| style | n | intent acc. | macro-F1 | procedure acc. | asks (low confidence) | asks (two procedures) | confident errors |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for s in [*evaluated.scores, evaluated.total]:
+        rows.append(
+            f"| {s.style} | {len(s.outcomes)} | {_pct(s.intent_accuracy)} | {macro_f1(s):.3f} "
+            f"| {_pct(s.procedure_accuracy)} | {_pct(s.clarification_rate)} "
+            f"| {_pct(asks_between_procedures(s))} | {_pct(s.confident_errors)} |"
+        )
+    return rows
+
+
+def report(ours: Evaluated, baseline: Optional[Evaluated], tests: List[Path], out: Path) -> str:
+    lines = [
+        f"# NLU evaluation – {dt.date.today().isoformat()}",
+        "",
+        f"Test files (never used for training): {', '.join(p.name for p in tests)}.",
+        f"Model: `{ours.model.relative_to(ROOT) if ours.model.is_relative_to(ROOT) else ours.model}`.",
+        "",
+        "## Side by side",
+        "",
+        "| configuration | intent acc. | macro-F1 | procedure acc. | training time | parse median | parse p95 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for e in [ours, baseline] if baseline else [ours]:
+        trained = f"{e.train_seconds:.0f} s" if e.train_seconds else "–"
+        lines.append(
+            f"| {e.label} | {_pct(e.total.intent_accuracy)} | {macro_f1(e.total):.3f} "
+            f"| {_pct(e.total.procedure_accuracy)} | {trained} | {e.latency(0.5):.1f} ms | {e.latency(0.95):.1f} ms |"
+        )
+    if baseline:
+        lines += [
+            "",
+            "Rasa's default pipeline has no procedure extractor; our training data carries no "
+            "entity annotations (procedures are resolved from the knowledge base), so its "
+            "procedure accuracy is what DIET alone recovers.",
+        ]
+    for e in [ours, baseline] if baseline else [ours]:
+        lines += ["", f"## {e.label}: by writing style", "", *style_table(e)]
+    lines += ["", "## Per intent (our pipeline)", "", "| intent | precision | recall | F1 | n |", "|---|---|---|---|---|"]
+    for intent, r in per_intent(ours.total).items():
+        lines.append(f"| {intent} | {r['precision']:.2f} | {r['recall']:.2f} | {r['f1']:.2f} | {r['support']} |")
+    lines += ["", "## Worst confusions (our pipeline)", ""]
+    lines += [f"- {e} → {p}: {n}" for e, p, n in confusions(ours.total)] or ["- none"]
+    lines += ["", "## Examples of errors", ""] + [f"- {w}" for w in worst(ours.scores, 25)]
+    lines += ["", "![confusion matrix](confusion_matrix.png)", ""]
+    text = "\n".join(lines)
+    (out / "nlu_evaluation.md").write_text(text, encoding="utf-8")
+    (out / "nlu_evaluation.json").write_text(
+        json.dumps(
+            {
+                e.label: {
+                    "intent_accuracy": e.total.intent_accuracy,
+                    "macro_f1": macro_f1(e.total),
+                    "procedure_accuracy": e.total.procedure_accuracy,
+                    "train_seconds": e.train_seconds,
+                    "parse_ms_median": e.latency(0.5),
+                    "parse_ms_p95": e.latency(0.95),
+                    "styles": {s.style: s.intent_accuracy for s in e.scores},
+                }
+                for e in ([ours, baseline] if baseline else [ours])
+            },
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
+    return text
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.eval_report", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "current.tar.gz")
+    parser.add_argument("--tests", type=Path, nargs="+", default=DEFAULT_TESTS)
+    parser.add_argument("--config", type=Path, default=ROOT / "config.yml")
+    parser.add_argument("--baseline-config", type=Path, default=ROOT / "config_rasa_default.yml")
+    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--train", action="store_true", help="train both NLU models first and time it")
+    parser.add_argument("--out", type=Path, default=ROOT / "reports")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    args.out.mkdir(parents=True, exist_ok=True)
+    models = args.out / "models"
+
+    for path in args.tests:
+        if not path.exists():
+            print(f"Không tìm thấy tệp kiểm thử: {path}", file=sys.stderr)
+            return 2
+    ours_seconds = None
+    model = args.model
+    if args.train:
+        model, ours_seconds = train_nlu(args.config, models, "ours")
+    elif not model.exists():
+        print(f"Không tìm thấy mô hình {model}: chạy `make train` trước.", file=sys.stderr)
+        return 2
+    ours = evaluate("our pipeline (config.yml)", model, args.tests, ours_seconds)
+
+    baseline = None
+    if not args.no_baseline:
+        baseline_model = models / "rasa_default.tar.gz"
+        seconds = None
+        if args.train or not baseline_model.exists():
+            baseline_model, seconds = train_nlu(args.baseline_config, models, "rasa_default")
+        else:
+            stamp = models / "rasa_default.seconds"
+            seconds = float(stamp.read_text()) if stamp.exists() else None
+        if seconds:
+            (models / "rasa_default.seconds").write_text(str(seconds))
+        baseline = evaluate("Rasa default config", baseline_model, args.tests, seconds)
+
+    confusion_png(ours, args.out / "confusion_matrix.png")
+    print(report(ours, baseline, args.tests, args.out))
+    print(f"\nReport: {args.out / 'nlu_evaluation.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
