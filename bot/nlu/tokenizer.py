@@ -9,6 +9,7 @@ drop from 95% to 68% intent accuracy on text typed without diacritics.
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 from typing import Any, Dict, List
 
 from rasa.engine.graph import ExecutionContext
@@ -22,10 +23,31 @@ from rasa.shared.nlu.training_data.message import Message
 from bot.text import lemma
 
 
+@lru_cache(maxsize=1)
+def _spacy_vi():
+    import spacy
+
+    # spaCy's Vietnamese tokenizer segments words with pyvi and, since spaCy
+    # 3.1, keeps the original text and offsets.
+    return spacy.blank("vi")
+
+
+def _word_spans(text: str) -> List[tuple]:
+    """Character spans of the words spaCy/pyvi find ("đăng ký" is one word)."""
+    return [(t.idx, t.idx + len(t.text)) for t in _spacy_vi()(text)]
+
+
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False
 )
 class VietnameseTokenizer(WhitespaceTokenizer):
+    """``segmenter: syllable`` (default) or ``spacy_vi`` (spaCy's pyvi word
+    segmentation; the choice is measured in docs/nlu_design.md)."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {**WhitespaceTokenizer.get_default_config(), "segmenter": "syllable"}
+
     @classmethod
     def create(
         cls,
@@ -47,4 +69,29 @@ class VietnameseTokenizer(WhitespaceTokenizer):
         tokens = super().tokenize(message, attribute)
         for token in tokens:
             token.lemma = lemma(token.text)
+        if self._config.get("segmenter") == "spacy_vi" and tokens:
+            tokens = self._merge_words(tokens, message.get(attribute))
         return tokens
+
+    @staticmethod
+    def _merge_words(tokens: List[Token], text: str) -> List[Token]:
+        spans = _word_spans(text)
+        merged: List[Token] = []
+        group: List[Token] = []
+        group_span = None
+
+        def flush() -> None:
+            if group:
+                start, end = group[0].start, group[-1].end
+                merged.append(
+                    Token(text[start:end], start, end, lemma="_".join(t.lemma for t in group))
+                )
+
+        for token in tokens:
+            span = next((s for s in spans if s[0] <= token.start < s[1]), None)
+            if span is None or span != group_span:
+                flush()
+                group, group_span = [], span
+            group.append(token)
+        flush()
+        return merged
