@@ -203,6 +203,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "reports")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    from rasa.utils.log_utils import configure_structlog
+
+    # Rasa's structlog otherwise prints a debug line for every parsed message.
+    configure_structlog(logging.WARNING)
     args.out.mkdir(parents=True, exist_ok=True)
     models = args.out / "models"
 

@@ -83,7 +83,6 @@ class FakeTelegram:
                 return
             ready.set()
             self._loop.run_forever()
-            self._loop.run_until_complete(self._runner.cleanup())
             self._loop.close()
 
         self._thread = threading.Thread(target=run, name="fake-telegram", daemon=True)
@@ -95,14 +94,21 @@ class FakeTelegram:
     async def _serve(self) -> None:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
+        # A long-polling getUpdates must not hold up stop() for a minute.
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=3.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]
 
     def stop(self) -> None:
-        if self._loop and self._thread:
+        if self._loop and self._thread and self._runner:
+            # Clean up inside the loop, so open requests end instead of being destroyed.
+            cleanup = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)
+            try:
+                cleanup.result(timeout=15)
+            except Exception:
+                pass
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=10)
 

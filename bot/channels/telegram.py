@@ -84,6 +84,11 @@ BACKOFF_START = 1.0
 START_PAYLOAD = "/greet"
 HELP_PAYLOAD = "/list_services"
 CONTACT_TEXT = "số điện thoại của tôi"
+# A shared contact is a platform event, not words to classify: the model reads
+# "số điện thoại của tôi" as request_human, which would abandon the lookup. The
+# only use of a phone number here is the dossier lookup, so the intent is fixed:
+# inside the lookup it answers the second factor, outside it starts the lookup.
+CONTACT_INTENT = "check_dossier_status"
 CONTACT_BUTTON = "📱 Chia sẻ số điện thoại của tôi"
 CONTACT_PROMPT = (
     "Bạn có thể bấm nút bên dưới để chia sẻ số điện thoại của mình, "
@@ -266,14 +271,12 @@ class TelegramOutput(OutputChannel):
         backoff: float = BACKOFF_START,
     ):
         extra = {"base_file_url": base_file_url} if base_file_url else {}
-        self.bot = Bot(
-            access_token,
-            base_url=base_url or DEFAULT_BASE_URL,
-            # Several conversations reply at once; the default 1 s pool wait is
-            # too short under load and would turn into TimedOut.
-            request=HTTPXRequest(connection_pool_size=32, pool_timeout=10.0),
-            **extra,
-        )
+        # Several conversations reply at once; the default 1 s pool wait is too
+        # short under load and would turn into TimedOut.
+        self._request = HTTPXRequest(connection_pool_size=32, pool_timeout=10.0)
+        # Not initialize()d: that calls getMe, and the server must start offline.
+        self.bot = Bot(access_token, base_url=base_url or DEFAULT_BASE_URL,
+                       request=self._request, **extra)
         self.callbacks = callbacks or CallbackTable()
         self.retry_wait_cap = retry_wait_cap
         self.backoff = backoff
@@ -282,7 +285,7 @@ class TelegramOutput(OutputChannel):
 
     async def close(self) -> None:
         try:
-            await self.bot.shutdown()
+            await self._request.shutdown()
         except Exception:
             logger.debug("telegram: shutdown failed", exc_info=True)
 
@@ -376,6 +379,8 @@ class TelegramOutput(OutputChannel):
         chat_id = str(recipient_id)
         if isinstance(json_message, dict) and json_message.get("request_contact"):
             if await self._send(chat_id, json_message.get("text") or CONTACT_PROMPT, contact_keyboard()):
+                if len(self._contact_keyboards) >= SEEN_UPDATES:
+                    self._contact_keyboards.clear()  # at worst a keyboard stays until used
                 self._contact_keyboards.add(chat_id)
             return
         text = json_message.get("text") if isinstance(json_message, dict) else None
@@ -521,13 +526,23 @@ class TelegramInput(InputChannel):
         chat_id: str,
         text: str,
         metadata: Optional[Dict[str, Any]] = None,
+        intent: Optional[str] = None,
     ) -> None:
+        parse_data = None
+        if intent:
+            parse_data = {
+                "text": text,
+                "intent": {"name": intent, "confidence": 1.0},
+                "intent_ranking": [{"name": intent, "confidence": 1.0}],
+                "entities": [],
+            }
         try:
             await on_new_message(
                 UserMessage(
                     text,
                     self.output,
                     chat_id,
+                    parse_data=parse_data,
                     input_channel=self.name(),
                     metadata={"channel": self.name(), **(metadata or {})},
                 )
@@ -562,6 +577,7 @@ class TelegramInput(InputChannel):
                     chat_id,
                     CONTACT_TEXT,
                     {"verified_phone": message.contact.phone_number},
+                    intent=CONTACT_INTENT,
                 )
             else:
                 await self.output.send_text_message(chat_id, NOT_OWN_CONTACT)

@@ -549,12 +549,12 @@ class ZaloOutput(OutputChannel):
         self.http_timeout = http_timeout_seconds
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self._deliver_all(recipient_id, compose_messages(text))
+        await self._send(recipient_id, text, [])
 
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: List[Dict[str, Any]], **kwargs: Any
     ) -> None:
-        await self._deliver_all(recipient_id, compose_messages(text, buttons))
+        await self._send(recipient_id, text, buttons)
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         # Images must be uploaded to Zalo first; a link keeps this channel text-only.
@@ -573,7 +573,12 @@ class ZaloOutput(OutputChannel):
         else:
             logger.info("zalo: custom payload not sent (no text in it)")
 
-    async def _deliver_all(self, recipient_id: str, messages: List[Dict[str, Any]]) -> None:
+    async def _send(self, recipient_id: str, text: str, buttons: List[Dict[str, Any]]) -> None:
+        try:
+            messages = compose_messages(text, buttons)
+        except Exception:
+            logger.exception("zalo: message to %s could not be composed", recipient_id)
+            return
         for message in messages:
             if not await self.deliver(recipient_id, message):
                 break  # the rest would fail the same way, or arrive without its beginning
