@@ -22,7 +22,7 @@ TRAIN_DATA := data/nlu data/rules
 TRAIN_INPUTS := config.yml $(wildcard domain/*.yml) $(wildcard data/nlu/*.yml) \
 	$(wildcard data/rules/*.yml) $(wildcard bot/nlu/*.py) bot/text.py
 
-.PHONY: help install run shell train test lint validate stories eval crossval lock clean
+.PHONY: help install run shell telegram train test lint validate stories eval crossval lock clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ run: $(MODEL) ## Run the assistant with a local web chat (SQLite, no external se
 
 shell: $(MODEL) ## Chat with the assistant in the terminal
 	@scripts/run.sh shell
+
+telegram: $(MODEL) ## Run the assistant on Telegram (needs TELEGRAM_BOT_TOKEN; polling by default, TELEGRAM_MODE=webhook for HTTPS)
+	@scripts/telegram.sh
 
 validate: $(STAMP) ## Check training data and domain (rasa data validate)
 	$(RASA) data validate --config config.yml --domain domain --data $(TRAIN_DATA) --fail-on-warnings
