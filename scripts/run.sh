@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Start the action server and the Rasa server; `run.sh shell` chats in the terminal instead.
+# CREDENTIALS picks another credentials file (channels); AFTER_START is a command
+# run once the server is up (scripts/telegram.sh starts its poller that way).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p var logs
@@ -34,7 +36,7 @@ if [ "${1:-}" = "shell" ]; then
 fi
 
 .venv/bin/rasa run --model models/current.tar.gz --endpoints endpoints.yml \
-  --credentials credentials.yml --port "$RASA_PORT" --interface "${RASA_INTERFACE:-127.0.0.1}" \
+  --credentials "${CREDENTIALS:-credentials.yml}" --port "$RASA_PORT" --interface "${RASA_INTERFACE:-127.0.0.1}" \
   --enable-api --auth-token "$RASA_API_TOKEN" >logs/rasa.log 2>&1 &
 pids+=($!)
 echo "Loading the model (about 30 seconds)..."
@@ -49,4 +51,8 @@ echo "  REST API:  http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook"
 echo "  Demo dossiers to look up: data/demo/README.md"
 echo "  Staff CLI: .venv/bin/python -m bot.dossier_cli --help   (status changes notify subscribers)"
 echo "  Logs:      logs/rasa.log, logs/actions.log    (Ctrl-C to stop)"
+if [ -n "${AFTER_START:-}" ]; then
+  RASA_URL="http://127.0.0.1:$RASA_PORT" bash -c "$AFTER_START" &
+  pids+=($!)
+fi
 wait -n "${pids[@]}"

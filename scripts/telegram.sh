@@ -29,48 +29,13 @@ else
   { cat credentials.yml; echo; grep -v '^\s*#' credentials.telegram.example.yml; } > "$CREDENTIALS"
 fi
 
-if [ -z "${RASA_API_TOKEN:-}" ]; then
-  [ -s var/api-token ] || .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(24))' > var/api-token
-  RASA_API_TOKEN=$(cat var/api-token)
-fi
-export RASA_API_TOKEN
-
-.venv/bin/python -m bot.dossier_cli seed-demo >/dev/null
-
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT INT TERM
-
-.venv/bin/rasa run actions --actions actions --port "$ACTION_PORT" >logs/actions.log 2>&1 &
-pids+=($!)
-for _ in $(seq 1 60); do
-  curl -fsS "http://127.0.0.1:$ACTION_PORT/health" >/dev/null 2>&1 && break
-  kill -0 "${pids[0]}" 2>/dev/null || { echo "Action server failed to start; see logs/actions.log" >&2; tail -20 logs/actions.log >&2; exit 1; }
-  sleep 1
-done
-
-.venv/bin/rasa run --model models/current.tar.gz --endpoints endpoints.yml \
-  --credentials "$CREDENTIALS" --port "$RASA_PORT" --interface "${RASA_INTERFACE:-127.0.0.1}" \
-  --enable-api --auth-token "$RASA_API_TOKEN" >logs/rasa.log 2>&1 &
-pids+=($!)
-echo "Loading the model (about 30 seconds)..."
-for _ in $(seq 1 180); do
-  curl -fsS "http://127.0.0.1:$RASA_PORT/webhooks/telegram/" >/dev/null 2>&1 && break
-  kill -0 "${pids[1]}" 2>/dev/null || { echo "Rasa server failed to start; see logs/rasa.log" >&2; tail -20 logs/rasa.log >&2; exit 1; }
-  sleep 1
-done
-echo
-echo "  Telegram webhook: http://127.0.0.1:$RASA_PORT/webhooks/telegram/webhook"
-echo "  Web chat:         http://127.0.0.1:$RASA_PORT/webhooks/webchat/"
-echo "  Logs:             logs/rasa.log, logs/actions.log    (Ctrl-C to stop)"
-
+export CREDENTIALS
 if [ "${TELEGRAM_MODE:-polling}" = "webhook" ]; then
-  echo "  Webhook mode: put HTTPS in front of port $RASA_PORT, then register it once, with the"
-  echo "  same TELEGRAM_SECRET_TOKEN (generated ones are kept in var/telegram-secret):"
-  echo "    .venv/bin/python -m bot.telegram_admin set-webhook --url https://<host>/webhooks/telegram/webhook"
+  echo "Webhook mode: put HTTPS in front of port $RASA_PORT (/webhooks/telegram/webhook), then"
+  echo "register it once with the same TELEGRAM_SECRET_TOKEN (generated ones are in var/telegram-secret):"
+  echo "  .venv/bin/python -m bot.telegram_admin set-webhook --url https://<host>/webhooks/telegram/webhook"
 else
-  RASA_URL="http://127.0.0.1:$RASA_PORT" .venv/bin/python -m bot.telegram_polling &
-  pids+=($!)
-  echo "  Polling mode: messages to the bot are fetched from Telegram (any webhook was removed)."
+  echo "Polling mode: messages to the bot are fetched from Telegram (any webhook is removed)."
+  export AFTER_START=".venv/bin/python -m bot.telegram_polling"
 fi
-wait -n "${pids[@]}"
+exec scripts/run.sh

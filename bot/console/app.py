@@ -26,7 +26,7 @@ from actions.dossiers.models import VIETNAM_TZ
 from actions.knowledge_base import PROCEDURE_IDS
 from bot.console import analytics as analytics_module
 from bot.console import charts, nludata, review, transcripts
-from bot.console.auth import Accounts, AuthError, Authenticated, LoginThrottled, csrf_ok
+from bot.console.auth import Accounts, Authenticated, AuthError, LoginThrottled, csrf_ok
 from bot.console.db import DECISION_LABELS, ROLE_LABELS, Database
 from bot.console.settings import ROOT, Settings
 from bot.console.training import (

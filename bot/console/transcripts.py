@@ -367,6 +367,8 @@ def build(rows: Sequence[Row], low_confidence: float) -> Conversation:
             text = safe_text(raw, second)
             if payload and raw in last_buttons:
                 text = f"[Nút] {safe_text(last_buttons[raw])}"
+            elif system:
+                text = f"[Sự kiện hệ thống] {intent}"
             message = Message(
                 row.id, "user", at,
                 text=text,

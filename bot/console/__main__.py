@@ -1,0 +1,5 @@
+import sys
+
+from bot.console.cli import main
+
+sys.exit(main())
