@@ -221,7 +221,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     elif not model.exists():
         print(f"Không tìm thấy mô hình {model}: chạy `make train` trước.", file=sys.stderr)
         return 2
-    ours = evaluate("our pipeline (config.yml)", model, args.tests, ours_seconds)
+    ours = evaluate(f"our pipeline ({args.config.name})", model, args.tests, ours_seconds)
 
     baseline = None
     if not args.no_baseline:

@@ -22,8 +22,12 @@ class Outcome:
     expected_intent: str
     predicted_intent: str
     fallback: bool
-    expected_procedure: str | None
+    expected_procedures: Set[str]
     predicted_procedures: Set[str]
+
+    @property
+    def expected_procedure(self) -> str | None:
+        return next(iter(sorted(self.expected_procedures)), None)
 
     @property
     def intent_ok(self) -> bool:
@@ -31,8 +35,7 @@ class Outcome:
 
     @property
     def procedure_ok(self) -> bool:
-        expected = {self.expected_procedure} if self.expected_procedure else set()
-        return expected == self.predicted_procedures
+        return self.expected_procedures == self.predicted_procedures
 
 
 @dataclass
@@ -81,14 +84,14 @@ def score_file(path: Path, parse: Parse) -> StyleScore:
     score = StyleScore(style)
     for example in load_data(str(path)).intent_examples:
         parsed = parse(example.get("text"))
-        expected = [e["value"] for e in example.get("entities") or [] if e["entity"] == "procedure"]
+        expected = {e["value"] for e in example.get("entities") or [] if e["entity"] == "procedure"}
         score.outcomes.append(
             Outcome(
                 text=example.get("text"),
                 expected_intent=example.get("intent"),
                 predicted_intent=_top_intent(parsed),
                 fallback=(parsed.get("intent") or {}).get("name") == FALLBACK,
-                expected_procedure=expected[0] if expected else None,
+                expected_procedures=expected,
                 predicted_procedures={
                     e["value"] for e in parsed.get("entities") or [] if e["entity"] == "procedure"
                 },
@@ -124,7 +127,7 @@ def worst(scores: Iterable[StyleScore], limit: int = 15) -> List[str]:
             if not o.intent_ok or (o.expected_procedure and not o.procedure_ok):
                 lines.append(
                     f"[{s.style}] {o.text!r}: intent {o.expected_intent} -> {o.predicted_intent}"
-                    f"; procedure {o.expected_procedure} -> {sorted(o.predicted_procedures)}"
+                    f"; procedure {sorted(o.expected_procedures)} -> {sorted(o.predicted_procedures)}"
                 )
     return lines[:limit]
 
