@@ -22,7 +22,7 @@ TRAIN_DATA := data/nlu data/rules
 TRAIN_INPUTS := config.yml $(wildcard domain/*.yml) $(wildcard data/nlu/*.yml) \
 	$(wildcard data/rules/*.yml) $(wildcard bot/nlu/*.py) bot/text.py
 
-.PHONY: help install run shell telegram train test lint validate stories eval crossval lock clean
+.PHONY: help install run shell telegram console train test lint validate stories eval crossval lock clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ $(MODEL): $(STAMP) $(TRAIN_INPUTS)
 	$(RASA) train --config config.yml --domain domain --data $(TRAIN_DATA) \
 	  --out models --fixed-model-name current $(if $(filter %.py,$?),--force,)
 	@touch $@
+
+console: $(STAMP) ## Staff console: transcripts, review, training, analytics (http://127.0.0.1:5080)
+	$(PY) -m bot.console
 
 train: $(STAMP) ## Train the model (only what changed is retrained)
 	@rm -f $(MODEL)

@@ -9,6 +9,7 @@ from alembic import context
 from actions import config as settings
 from actions.dossiers.models import Base
 from actions.dossiers.repository import make_engine
+import bot.console.db  # noqa: F401  (console tables share the metadata)
 
 config = context.config
 

@@ -45,7 +45,7 @@ RATING_BUTTONS = [
 
 
 def ranking(top: str, confidence: float, *others: str) -> List[Dict[str, Any]]:
-    rest = (1.0 - confidence) / max(len(others), 1)
+    rest = (1.0 - confidence) / (len(others) + 1)
     return [{"name": top, "confidence": confidence}] + [
         {"name": name, "confidence": rest} for name in others
     ]
@@ -65,7 +65,7 @@ class Conversation:
         self._add(SlotSet("session_started_metadata", {"channel": channel}))
         self._add(ActionExecuted("action_listen"))
 
-    def _add(self, event) -> "Conversation":
+    def _add(self, event) -> Conversation:
         self.ts += 1.5
         event.timestamp = self.ts
         self.events.append(event)
@@ -79,7 +79,7 @@ class Conversation:
         *others: str,
         entities: Optional[List[Dict[str, Any]]] = None,
         fallback: bool = False,
-    ) -> "Conversation":
+    ) -> Conversation:
         from rasa.shared.core.events import UserUttered
 
         ranked = ranking(intent, confidence, *(others or ("out_of_scope", "inform")))
@@ -106,26 +106,26 @@ class Conversation:
         return {"entity": "procedure", "value": value, "start": 0, "end": len(text),
                 "extractor": "ProcedureEntityExtractor"}
 
-    def payload(self, payload: str, intent: str, entities=None) -> "Conversation":
+    def payload(self, payload: str, intent: str, entities=None) -> Conversation:
         return self.user(payload, intent, 1.0, entities=entities or [])
 
-    def action(self, name: str) -> "Conversation":
+    def action(self, name: str) -> Conversation:
         from rasa.shared.core.events import ActionExecuted
 
         return self._add(ActionExecuted(name, policy="RulePolicy", confidence=1.0))
 
-    def slot(self, name: str, value: Any) -> "Conversation":
+    def slot(self, name: str, value: Any) -> Conversation:
         from rasa.shared.core.events import SlotSet
 
         return self._add(SlotSet(name, value))
 
-    def bot(self, text: str, utter: str | None = None, buttons=None) -> "Conversation":
+    def bot(self, text: str, utter: str | None = None, buttons=None) -> Conversation:
         from rasa.shared.core.events import BotUttered
 
         metadata = {"utter_action": utter} if utter else {}
         return self._add(BotUttered(text, {"buttons": buttons}, metadata))
 
-    def listen(self) -> "Conversation":
+    def listen(self) -> Conversation:
         return self.action("action_listen")
 
 

@@ -808,6 +808,7 @@ def create_app(settings: Settings, db: Database | None = None) -> web.Applicatio
 
 def run(settings: Settings) -> None:
     app = create_app(settings)
+    # The address first: `make console` users look for it, not for migration logs.
     print(f"Bảng điều khiển cho cán bộ: {settings.url}", flush=True)
     print("Tạo tài khoản: python -m bot.console users add TÊN --role reviewer|trainer",
           flush=True)

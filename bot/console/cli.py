@@ -177,7 +177,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             overrides["host"] = args.host
         if getattr(args, "port", None):
             overrides["port"] = args.port
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+        # Requests and the audit trail (who annotated, promoted, rolled back) are kept.
+        for name in ("aiohttp.access", "bot.console.audit"):
+            logging.getLogger(name).setLevel(logging.INFO)
         run(settings.with_(**overrides))
         return OK
     if command == "users":

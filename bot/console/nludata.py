@@ -129,8 +129,13 @@ def reviewable_intents(settings: Settings) -> List[str]:
 
 
 def heldout_keys(settings: Settings) -> set:
-    files = sorted(settings.heldout_dir.glob("*.yml")) if settings.heldout_dir.exists() else []
-    return {heldout_key(text) for _, text in examples_in(files)}
+    """Sentences never to train on: the configured held-out folder and, whatever the
+    settings say, the project's tests/nlu."""
+    files = set()
+    for folder in {settings.heldout_dir, ROOT / "tests" / "nlu"}:
+        if folder.exists():
+            files |= set(folder.glob("*.yml"))
+    return {heldout_key(text) for _, text in examples_in(sorted(files))}
 
 
 def nlu_examples(settings: Settings, exclude: Iterable[Path] = ()) -> Dict[str, str]:
@@ -262,17 +267,21 @@ def export_reviewed(db: Database, settings: Settings) -> ExportReport:
         heldout = heldout_keys(settings)
         known = set(reviewable_intents(settings))
         report = ExportReport(path=str(_shown(target)))
-        chosen: Dict[str, str] = {}
-        exported_ids = []
+        chosen: Dict[str, Tuple[str, str]] = {}
+        # Settled: exported, or skipped for good (a duplicate stays a duplicate).
+        # Only a still-missing intent can change, so those stay pending.
+        settled_ids = []
         for annotation in annotations:
             text = clean_example(annotation.text)
             key = same_key(text)
+            if annotation.intent not in known:
+                report.skip("unknown_intent")
+                continue
+            settled_ids.append(annotation.id)
             if MASK in text:
                 report.skip("personal")
             elif len(text) < 2 or text.startswith("/"):
                 report.skip("too_short")
-            elif annotation.intent not in known:
-                report.skip("unknown_intent")
             elif heldout_key(text) in heldout:
                 report.skip("heldout")
             elif key in existing:
@@ -281,7 +290,6 @@ def export_reviewed(db: Database, settings: Settings) -> ExportReport:
                 report.skip("duplicate" if chosen[key][0] == annotation.intent else "conflict")
             else:
                 chosen[key] = (annotation.intent, text)
-                exported_ids.append(annotation.id)
         by_intent: Dict[str, List[str]] = {}
         for intent, text in chosen.values():
             by_intent.setdefault(intent, []).append(text)
@@ -303,7 +311,7 @@ def export_reviewed(db: Database, settings: Settings) -> ExportReport:
         stamp = now()
         with db.session() as session:
             for annotation in session.scalars(
-                select(Annotation).where(Annotation.id.in_(exported_ids))
+                select(Annotation).where(Annotation.id.in_(settled_ids))
             ):
                 annotation.exported_at = stamp
         report.exported = len(chosen)

@@ -310,11 +310,12 @@ class Trainer:
             stamp = dt.datetime.now().timestamp()
             changed = progress != state["progress"] or stage != state["stage"]
             state["progress"], state["stage"] = progress, stage
+            if echo and (changed or force):
+                echo(f"[{progress:3d}%] {stage}")
+            # The database gets at most two writes a second, however fast tqdm prints.
             if force or (changed and stamp - state["last"] >= 0.5):
                 state["last"] = stamp
                 self._update(job_id, stage=stage, progress=progress)
-                if echo:
-                    echo(f"[{progress:3d}%] {stage}")
 
         try:
             data = self._snapshot(work)
@@ -483,7 +484,11 @@ class Trainer:
         if known is not None:
             return
         stamp = dt.datetime.fromtimestamp(current.stat().st_mtime, VIETNAM_TZ)
-        version = f"ngoai-{stamp:%Y%m%d-%H%M%S}"
+        base = version = f"ngoai-{stamp:%Y%m%d-%H%M%S}"
+        n = 1
+        while session.get(ModelVersion, version) is not None:
+            n += 1
+            version = f"{base}-{n}"
         target = self.settings.versions_dir / f"{version}.tar.gz"
         self.settings.versions_dir.mkdir(parents=True, exist_ok=True)
         shutil.copy2(current, target)
@@ -528,6 +533,7 @@ class Trainer:
             ):
                 active.status = "retired"
             row.path = str(kept)
+            row.sha256 = sha256(kept)
             row.status = "active"
             row.promoted_at = now()
             row.promoted_by = username

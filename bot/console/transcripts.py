@@ -135,20 +135,26 @@ class TrackerReader:
     def dispose(self) -> None:
         self.engine.dispose()
 
-    def _execute(self, statement) -> List[Any]:
+    def _check_file(self) -> None:
         if self.sqlite_path is not None and not self.sqlite_path.exists():
             raise TrackerUnavailable(
                 f"Chưa có kho hội thoại tại {self.sqlite_path}: trợ lý chưa nhận tin nhắn nào."
             )
+
+    def _unavailable(self, error: Exception) -> TrackerUnavailable:
+        if "no such table" in str(error) or "does not exist" in str(error):
+            return TrackerUnavailable("Kho hội thoại chưa có bảng events.")
+        return TrackerUnavailable(
+            f"Không đọc được kho hội thoại ({self.description}): {type(error).__name__}."
+        )
+
+    def _execute(self, statement) -> List[Any]:
+        self._check_file()
         try:
             with self.engine.connect() as connection:
                 return list(connection.execute(statement))
         except SQLAlchemyError as error:
-            if "no such table" in str(error) or "does not exist" in str(error):
-                raise TrackerUnavailable("Kho hội thoại chưa có bảng events.") from error
-            raise TrackerUnavailable(
-                f"Không đọc được kho hội thoại ({self.description}): {type(error).__name__}."
-            ) from error
+            raise self._unavailable(error) from error
 
     def scan(self, start: float | None = None, end: float | None = None) -> Iterator[List[Row]]:
         """The events that matter to the console in [start, end), one list per sender."""
@@ -171,9 +177,17 @@ class TrackerReader:
             query = query.where(events.c.timestamp >= start)
         if end is not None:
             query = query.where(events.c.timestamp < end)
-        rows = self._execute(query.order_by(events.c.sender_id, events.c.id))
-        for _, group in itertools.groupby((_row(r) for r in rows), key=lambda r: r.sender):
-            yield list(group)
+        query = query.order_by(events.c.sender_id, events.c.id)
+        self._check_file()
+        try:
+            with self.engine.connect() as connection:
+                # Streamed and grouped on the fly: one conversation in memory at a time.
+                result = connection.execution_options(stream_results=True).execute(query)
+                rows = (_row(r) for r in result.yield_per(1000))
+                for _, group in itertools.groupby(rows, key=lambda r: r.sender):
+                    yield list(group)
+        except SQLAlchemyError as error:
+            raise self._unavailable(error) from error
 
     def sender_of(self, event_id: int) -> str | None:
         found = self._execute(sa.select(events.c.sender_id).where(events.c.id == event_id))
@@ -375,10 +389,12 @@ def build(rows: Sequence[Row], low_confidence: float) -> Conversation:
                 intent=intent,
                 top_intent=top,
                 confidence=confidence,
+                # The real intents only: the fallback's own "confidence" is its threshold.
                 ranking=[
                     (c.get("name"), c.get("confidence") or 0.0)
-                    for c in (parse.get("intent_ranking") or [])[:3]
-                ],
+                    for c in (parse.get("intent_ranking") or [])
+                    if c.get("name") != FALLBACK_INTENT
+                ][:3],
                 entities=[
                     (str(e.get("entity")), safe_text(str(e.get("value")), second))
                     for e in entities

@@ -1,0 +1,83 @@
+"""Pieces of the console without a server: masking rules, chart escaping, example
+normalisation, settings, and reading the tracker through an SQLAlchemy URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.console import charts, nludata, transcripts
+from bot.console.settings import ROOT, Settings
+from tests.console_helpers import (
+    IDENTITY,
+    PHONE,
+    Conversation,
+    sample_conversations,
+    today_vn,
+    write_tracker,
+)
+
+
+def _rows(conversation: Conversation, tmp_path: Path):
+    path = write_tracker(tmp_path / "t.db", [conversation])
+    reader = transcripts.TrackerReader(None, path)
+    try:
+        return [row for rows in reader.scan() for row in rows]
+    finally:
+        reader.dispose()
+
+
+def test_digits_typed_after_the_bot_asked_for_them_are_masked_without_a_form(tmp_path):
+    import datetime as dt
+
+    start = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.timezone.utc)
+    conversation = Conversation("other-channel", start, channel="telegram")
+    (conversation.user("tra cứu hồ sơ", "check_dossier_status")
+        .bot("Vui lòng nhập 4 chữ số cuối của số điện thoại người nộp hồ sơ.")
+        .listen()
+        .user("số cuối là 9876 nhé", "inform", 0.4)
+        .bot("Cảm ơn.").listen()
+        .user(f"gọi {PHONE} hoặc số cccd {IDENTITY}", "request_human", 0.9))
+    built = transcripts.build(_rows(conversation, tmp_path), 0.7)
+    texts = [m.text for m in built.messages if m.kind == "user"]
+    assert texts[1] == "số cuối là •••• nhé"
+    assert built.user_messages[1].second_factor and not built.user_messages[1].reviewable
+    # Only the answer to that question: later numbers are redacted, not blanked.
+    assert texts[2] == "gọi •••••••678 hoặc số cccd •••••••••345"
+
+
+def test_every_stored_event_is_read_through_a_tracker_url(tmp_path):
+    path = write_tracker(tmp_path / "tracker.db", sample_conversations(today_vn()))
+    reader = transcripts.TrackerReader(f"sqlite:///{path}", None)
+    found, channels = transcripts.conversations(reader, transcripts.Filters(), 0.7)
+    reader.dispose()
+    assert len(found) == 6 and channels == ["telegram", "webchat"]
+
+
+def test_chart_labels_are_escaped_and_empty_charts_say_so():
+    svg = charts.hbar_chart([("<script>alert(1)</script>", 3)], "Ý định")
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
+    assert "Chưa có dữ liệu" in charts.bar_chart([("01/11", 0)], "Số hội thoại")
+    line = charts.line_chart([("01/11", 0.5), ("02/11", None), ("03/11", 0.25)], "Tỉ lệ")
+    assert "50,0 %" in line and line.count("<circle") == 2
+
+
+def test_examples_are_cleaned_and_held_out_sentences_recognised():
+    assert nludata.clean_example("  - xin [chào](greet)\n  bạn {x} ") == "xin (chào)(greet) bạn (x)"
+    assert nludata.same_key("Xin  Chào") == nludata.same_key("xin chào")
+    assert nludata.heldout_key("Tạm biệt nhé!") == nludata.heldout_key("tam biet nhe")
+    settings = Settings.from_env({"CONSOLE_HELDOUT_DIR": "/nonexistent"})
+    # tests/nlu is excluded from exports whatever folder the settings name.
+    assert nludata.heldout_key("tạm biệt nhé") in nludata.heldout_keys(settings)
+
+
+def test_settings_from_environment():
+    settings = Settings.from_env({
+        "CONSOLE_PORT": "6000", "CONSOLE_NLU_DIR": "tmp/nlu", "TRACKER_DB": "/srv/t.db",
+        "RASA_URL": "http://rasa:5005/", "RASA_API_TOKEN": "t",
+    })
+    assert settings.port == 6000 and settings.url == "http://127.0.0.1:6000/"
+    assert settings.nlu_dir == ROOT / "tmp" / "nlu"
+    assert settings.reviewed_file == ROOT / "tmp" / "nlu" / "reviewed.yml"
+    assert settings.tracker_db == Path("/srv/t.db")
+    assert settings.rasa_url == "http://rasa:5005" and settings.rasa_token == "t"
+    assert Settings.from_env({}).current_model == ROOT / "models" / "current.tar.gz"
