@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Sequence
 
@@ -54,6 +55,10 @@ CAUTION = (
     "⚠️ Có thông tin chưa được xác minh chính thức hoặc các nguồn chưa thống nhất. "
     "Vui lòng xác nhận với cơ quan tiếp nhận hồ sơ trước khi nộp."
 )
+
+
+MAX_SOURCES = 3
+STEP_PREFIX = re.compile(r"^Bước\s*\d+\s*[:.]\s*", re.IGNORECASE)
 
 
 @dataclass
@@ -122,7 +127,11 @@ class _Composer:
         return [f"• {self.line(fact)}" for fact in self.select(facts)]
 
     def numbered(self, facts: Iterable[Fact]) -> List[str]:
-        return [f"{i}. {self.line(f)}" for i, f in enumerate(self.select(facts), 1)]
+        # Our numbering replaces any "Bước N:" in the data, which would go wrong
+        # once a variant filters a step out.
+        return [
+            f"{i}. {STEP_PREFIX.sub('', self.line(f))}" for i, f in enumerate(self.select(facts), 1)
+        ]
 
     def first(self, facts: Iterable[Fact]) -> str | None:
         selected = self.select(facts)
@@ -143,11 +152,16 @@ class _Composer:
         lines = []
         if self.uncertain:
             lines.append(CAUTION)
-        for source_id in self.cited:
-            source = self.procedure.source(source_id)
+        # Official pages first; a phone screen has room for a few sources only.
+        sources = sorted(
+            (self.procedure.source(s) for s in self.cited), key=lambda s: s.reliability
+        )
+        for source in sources[:MAX_SOURCES]:
             lines.append(
                 f"Nguồn: {source.title}" + (f" – {source.url}" if source.url else "")
             )
+        if len(sources) > MAX_SOURCES:
+            lines.append(f"(và {len(sources) - MAX_SOURCES} nguồn tham khảo khác)")
         lines.append(f"Thông tin được kiểm tra lần cuối: {date_vi(self.procedure.last_checked)}.")
         return lines
 
@@ -185,6 +199,7 @@ def _body(c: _Composer, topic: str) -> List[str]:
             lines.append(f"• {label}: {first}")
     if p.online.available and p.online.portals:
         lines.append("• Nộp trực tuyến: " + "; ".join(p.online.portals) + ".")
+    lines.append("• Căn cứ pháp lý: " + "; ".join(p.legal_basis[:3]) + ".")
     return lines
 
 

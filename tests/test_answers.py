@@ -96,3 +96,26 @@ def test_detect_variants_without_diacritics(procedure):
 def test_payload_keeps_vietnamese_readable():
     assert payload("inform", procedure="khai_sinh") == '/inform{"procedure":"khai_sinh"}'
     assert payload("greet") == "/greet"
+
+
+def test_step_prefixes_in_the_data_do_not_double_the_numbering(procedure):
+    procedure.online.steps[0].text = "Bước 1: Đăng nhập."
+    text = compose(procedure, "online", today=TODAY).text
+    assert "1. Đăng nhập.\n2. Nộp hồ sơ." in text
+
+
+def test_only_a_few_sources_are_listed_officials_first(procedure):
+    from actions.knowledge_base import Source
+
+    for i, grade in enumerate("CCBA"):
+        procedure.sources.append(Source(id=f"x{i}", title=f"Nguồn {grade}{i}", reliability=grade))
+        procedure.processing_time[0].sources.append(f"x{i}")
+    text = compose(procedure, "processing_time", today=TODAY).text
+    listed = [line for line in text.splitlines() if line.startswith("Nguồn:")]
+    assert len(listed) == 3
+    assert listed[0].startswith("Nguồn: Công an tỉnh") or "A3" in listed[0]
+    assert "(và 2 nguồn tham khảo khác)" in text
+
+
+def test_overview_cites_the_legal_basis(procedure):
+    assert "Căn cứ pháp lý: Luật Căn cước 2023." in compose(procedure, "overview", today=TODAY).text
