@@ -1,7 +1,7 @@
 """Citizens rate an answer with 👍/👎; the rating stays in the tracker for staff."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -14,11 +14,11 @@ RATING_BUTTONS = [
 
 
 class ActionRateAnswer(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_rate_answer"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         rating = next(tracker.get_latest_entity_values("rating"), None)
         if rating == "down":

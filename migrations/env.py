@@ -6,10 +6,10 @@ from logging.config import fileConfig
 
 from alembic import context
 
+import bot.console.db  # noqa: F401  (console tables share the metadata)
 from actions import config as settings
 from actions.dossiers.models import Base
 from actions.dossiers.repository import make_engine
-import bot.console.db  # noqa: F401  (console tables share the metadata)
 
 config = context.config
 

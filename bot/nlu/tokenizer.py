@@ -45,7 +45,7 @@ class VietnameseTokenizer(WhitespaceTokenizer):
     segmentation; the choice is measured in docs/nlu_design.md)."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         return {**WhitespaceTokenizer.get_default_config(), "segmenter": "syllable"}
 
     @classmethod
