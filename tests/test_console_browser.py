@@ -14,10 +14,10 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
+from tests.browser import make_driver, require_chromium
 from tests.console_helpers import (
     PASSWORD,
     PHONE,
@@ -32,27 +32,10 @@ from tests.console_helpers import (
 )
 from tests.servers import MODEL, free_port
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-    "--window-size=1400,1000",
-]
-
-if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-    if os.environ.get("CI"):
-        pytest.fail(
-            "CI must run the browser tests: install Debian's chromium and chromium-driver "
-            "(apt-get install -y chromium chromium-driver)", pytrace=False)
-    pytest.skip(
-        "headless Chromium is not installed (/usr/bin/chromium, /usr/bin/chromedriver); "
-        "run `apt-get install -y chromium chromium-driver`", allow_module_level=True)
+require_chromium()
 
 try:
-    from selenium import webdriver
     from selenium.common.exceptions import StaleElementReferenceException
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -106,15 +89,7 @@ def console(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    # Never let Selenium Manager look for drivers or browsers on the network.
-    os.environ.setdefault("SE_OFFLINE", "true")
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(60)
+    driver = make_driver(tmp_path_factory.mktemp("chromium-profile"))
     yield driver
     driver.quit()
 
