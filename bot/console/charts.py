@@ -14,6 +14,23 @@ Number = float
 Formatter = Callable[[Number], str]
 
 
+
+def _frame(title, width, height, left, right, top, plot_h, top_value, fmt) -> List[str]:
+    """The opening <svg> with its title and three horizontal grid lines with values."""
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+    ]
+    for tick in (0, 0.5, 1):
+        y = top + plot_h * (1 - tick)
+        parts.append(
+            f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}"/>'
+            f'<text class="axis" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">'
+            f"{escape(fmt(top_value * tick))}</text>"
+        )
+    return parts
+
 def _int(value: Number) -> str:
     return f"{value:,.0f}".replace(",", ".")
 
@@ -59,18 +76,7 @@ def bar_chart(
     step = plot_w / len(data)
     bar_w = max(2.0, step * 0.7)
     every = max(1, len(data) // 12)  # at most ~12 labels on the axis
-    parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="{escape(title)}">',
-        f"<title>{escape(title)}</title>",
-    ]
-    for tick in (0, 0.5, 1):
-        y = top + plot_h * (1 - tick)
-        parts.append(
-            f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}"/>'
-            f'<text class="axis" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">'
-            f"{escape(fmt(top_value * tick))}</text>"
-        )
+    parts = _frame(title, width, height, left, right, top, plot_h, top_value, fmt)
     for i, (label, value) in enumerate(data):
         h = plot_h * (value / top_value)
         x = left + i * step + (step - bar_w) / 2
@@ -142,18 +148,7 @@ def line_chart(
     top_value = max_value or max(max(values), 1e-9)
     step = plot_w / max(len(points) - 1, 1)
     every = max(1, len(points) // 12)
-    parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="{escape(title)}">',
-        f"<title>{escape(title)}</title>",
-    ]
-    for tick in (0, 0.5, 1):
-        y = top + plot_h * (1 - tick)
-        parts.append(
-            f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}"/>'
-            f'<text class="axis" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">'
-            f"{escape(fmt(top_value * tick))}</text>"
-        )
+    parts = _frame(title, width, height, left, right, top, plot_h, top_value, fmt)
     segments: List[List[str]] = [[]]
     for i, (label, value) in enumerate(points):
         x = left + i * step
