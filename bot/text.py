@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Dict, List, Tuple
 
 _COMBINING = {"Mn", "Me"}
@@ -120,6 +121,12 @@ def _near(word: str, target: str) -> bool:
     return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
 
 
+@lru_cache(maxsize=8192)
+def _phrase_words(phrase: str) -> Tuple[str, ...]:
+    # Every message is matched against every alias: fold each alias once, not per message.
+    return tuple(canonical(phrase).split())
+
+
 def _words(text: str) -> List[Tuple[str, int, int]]:
     """Canonical words of ``text`` with the span each came from in ``text``."""
     folded, origin = fold_with_map(text)
@@ -147,7 +154,7 @@ def find_phrases(
     seq = [w for w, _, _ in words]
     hits = []
     for phrase, label in phrases.items():
-        needle = canonical(phrase).split()
+        needle = _phrase_words(phrase)
         size = len(needle)
         for i in range(len(seq) - size + 1):
             window = seq[i:i + size]
