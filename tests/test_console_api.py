@@ -136,6 +136,33 @@ async def test_login_redirects_back_to_the_page_asked_for(client):
     assert done.headers["Location"] == "/"  # never to another site
 
 
+@pytest.mark.parametrize("next_url,expected", [
+    ("/\t/evil.example", "/"),
+    ("//evil.example", "/"),
+    ("/\\evil.example", "/"),
+    ("/%09/evil.example", "/"),
+    ("https://evil.example", "/"),
+    ("/%2F%2Fevil.example", "/"),
+    ("/review?x=1", "/review?x=1"),
+])
+async def test_login_redirect_stays_on_the_console(client, next_url, expected):
+    page = await client.get("/login?next=" + urllib.parse.quote(next_url, safe=""))
+    html = await page.text()
+    assert f'name="next" value="{expected}"' in html
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    done = await client.post(
+        "/login",
+        data={"username": REVIEWER, "password": PASSWORD, "csrf_token": token,
+              "next": next_url},
+        allow_redirects=False,
+    )
+    assert done.status == 303
+    location = done.headers["Location"]
+    assert location == expected
+    parts = urllib.parse.urlsplit(location)
+    assert not parts.scheme and not parts.netloc and not location.startswith("//")
+
+
 async def test_wrong_password_unknown_user_and_disabled_account(client):
     for name, password, message in [
         (TRAINER, "sai-mat-khau-roi", "Sai tên đăng nhập hoặc mật khẩu."),

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.console import charts, nludata, transcripts
+from bot.console.app import safe_next
 from bot.console.settings import ROOT, Settings
 from tests.console_helpers import (
     IDENTITY,
@@ -81,3 +84,50 @@ def test_settings_from_environment():
     assert settings.tracker_db == Path("/srv/t.db")
     assert settings.rasa_url == "http://rasa:5005" and settings.rasa_token == "t"
     assert Settings.from_env({}).current_model == ROOT / "models" / "current.tar.gz"
+
+
+OPEN_REDIRECTS = [
+    "/\t/evil.example",
+    "/\n/evil.example",
+    "/\r\n/evil.example",
+    "/ /evil.example",
+    "/\x00/evil.example",
+    "/\x7f/evil.example",
+    "/\u3000/evil.example",
+    "//evil.example",
+    "///evil.example",
+    "/\\evil.example",
+    "\\/evil.example",
+    "/review\\x",
+    "/%09/evil.example",
+    "/%0A/evil.example",
+    "/%20/evil.example",
+    "/%5Cevil.example",
+    "/%2F%2Fevil.example",
+    "/%2F/evil.example",
+    "%2F%2Fevil.example",
+    "/%252F%252Fevil.example",
+    "/%25252F%25252Fevil.example",
+    "/%2509/evil.example",
+    "https://evil.example",
+    "https:/evil.example",
+    "javascript:alert(1)",
+    "evil.example",
+    "review",
+    "",
+    None,
+]
+
+
+@pytest.mark.parametrize("value", OPEN_REDIRECTS)
+def test_login_redirect_never_leaves_the_console(value):
+    assert safe_next(value) == "/"
+    assert safe_next(value, "/review") == "/review"
+
+
+@pytest.mark.parametrize("value", [
+    "/", "/review?x=1", "/review?show=done&from=2026-11-01", "/conversations/12",
+    "/review?next=%2Freview", "/conversations?procedure=c%E1%BA%A5p",
+])
+def test_login_redirect_keeps_the_consoles_own_paths(value):
+    assert safe_next(value) == value

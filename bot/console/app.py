@@ -13,6 +13,7 @@ import datetime as dt
 import functools
 import logging
 import math
+import re
 import secrets
 import urllib.parse
 from pathlib import Path
@@ -125,11 +126,39 @@ async def blocking(function, *args, **kwargs):
     return await loop.run_in_executor(None, functools.partial(function, *args, **kwargs))
 
 
+# ASCII controls, space and backslash; other Unicode whitespace is checked with isspace().
+_UNSAFE_CHARS = re.compile(r"[\x00-\x20\x7f-\x9f\\]")
+_MAX_DECODINGS = 8
+
+
+def _local_path(form: str) -> bool:
+    """One leading "/" not followed by another "/" or "\\", nothing a browser would drop
+    or reinterpret, and nothing ``urlsplit`` reads as a scheme or a host."""
+    if not form.startswith("/") or form.startswith("//"):
+        return False
+    if _UNSAFE_CHARS.search(form) or any(c.isspace() for c in form):
+        return False
+    parts = urllib.parse.urlsplit(form)
+    return not parts.scheme and not parts.netloc
+
+
 def safe_next(value: str | None, default: str = "/") -> str:
-    """Only local paths: a crafted link must not send staff to another site after login."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+    r"""Only the console's own paths, else ``default``: a crafted link must not send
+    staff to another site after login. Browsers drop tabs and newlines and read "\"
+    as "/", so ``/\t/evil.example`` or ``/\evil.example`` would leave the site, and so
+    would their percent-encoded forms (``/%09/evil.example``, ``/%2F%2Fevil.example``)
+    once something decodes them; the value and each decoding of it must be local."""
+    if not value or not isinstance(value, str):
         return default
-    return value
+    form = value
+    for _ in range(_MAX_DECODINGS):
+        if not _local_path(form):
+            return default
+        decoded = urllib.parse.unquote(form)
+        if decoded == form:
+            return value
+        form = decoded
+    return default  # still changing after this many decodings: not a link of ours
 
 
 def json_error(status: int, message: str) -> web.Response:
