@@ -16,11 +16,13 @@ export ACTION_PORT ?= 5055
 export RASA_PORT ?= 5005
 export TRACKER_DIALECT ?= sqlite
 export TRACKER_DB ?= $(CURDIR)/var/tracker.db
+# endpoints.yml names it; scripts/run.sh sets the real value.
+export ACTION_SERVER_TOKEN ?=
 
 MODEL := models/current.tar.gz
 TRAIN_DATA := data/nlu data/rules
 TRAIN_INPUTS := config.yml $(wildcard domain/*.yml) $(wildcard data/nlu/*.yml) \
-	$(wildcard data/rules/*.yml) $(wildcard bot/nlu/*.py) bot/text.py
+	$(wildcard data/rules/*.yml) $(wildcard bot/nlu/*.py) dichvucong/text.py
 
 .PHONY: help install run shell telegram console train test lint validate stories eval crossval lock clean
 

@@ -18,16 +18,16 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import config
-from actions.dossier_answers import lookup_answer, update_notice
-from actions.dossiers import (
+from dichvucong import settings as config
+from dichvucong.dossiers.texts import lookup_answer, update_notice
+from dichvucong.dossiers import (
     EXAMPLE_CODE,
     DossierRepository,
     code_key,
     conversation_key,
     find_code,
 )
-from actions.dossiers.models import utcnow
+from dichvucong.dossiers.models import utcnow
 
 logger = logging.getLogger(__name__)
 

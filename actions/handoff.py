@@ -7,8 +7,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import config
-from actions.knowledge_base import default_knowledge_base
+from dichvucong import settings as config
+from dichvucong.knowledge.base import default_knowledge_base
 
 
 class ActionHandoff(Action):

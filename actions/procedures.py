@@ -7,8 +7,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import config
-from actions.answers import (
+from dichvucong import settings as config
+from dichvucong.knowledge.answers import (
     TOPIC_BY_INTENT,
     TOPIC_QUESTIONS,
     compose,
@@ -16,7 +16,7 @@ from actions.answers import (
     procedure_buttons,
 )
 from actions.feedback import RATING_BUTTONS
-from actions.knowledge_base import default_knowledge_base
+from dichvucong.knowledge.base import default_knowledge_base
 
 
 def mentioned_procedures(tracker: Tracker) -> List[str]:

@@ -23,20 +23,20 @@ from alembic.util import CommandError as AlembicError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
-from actions import config
-from actions.dossiers.csv_import import import_csv, parse_date
-from actions.dossiers.models import STATUS_LABELS, VIETNAM_TZ, Dossier, StatusEvent, local_date
-from actions.dossiers.privacy import mask_name
-from actions.dossiers.repository import (
+from dichvucong import settings as config
+from dichvucong.dossiers.csv_import import import_csv, parse_date
+from dichvucong.dossiers.models import STATUS_LABELS, VIETNAM_TZ, Dossier, StatusEvent, local_date
+from dichvucong.privacy import mask_name
+from dichvucong.dossiers.store import (
     DossierError,
     DossierRepository,
     fmt_date,
     migrate,
 )
-from actions.knowledge_base import PROCEDURE_IDS
+from dichvucong.knowledge.base import PROCEDURE_IDS
 
 DEMO_CSV = config.PROJECT_ROOT / "data" / "demo" / "dossiers.csv"
-NOTIFY_MODULE = "actions.dossiers.notify"
+NOTIFY_MODULE = "dichvucong.dossiers.notify"
 
 OK, PARTIAL, FAILED = 0, 1, 2
 
@@ -146,7 +146,7 @@ def cmd_update_status(args, repo: DossierRepository) -> int:
 
 
 def notify(repo: DossierRepository, event: StatusEvent) -> bool:
-    """Call ``actions.dossiers.notify.notify_status_change(repo, event)`` if that module exists.
+    """Call ``dichvucong.dossiers.notify.notify_status_change(repo, event)`` if that module exists.
 
     Returns False when there is no notifier yet. A notifier module that exists
     but fails to import is a bug and is reported, not skipped. The notifier
@@ -162,7 +162,7 @@ def notify(repo: DossierRepository, event: StatusEvent) -> bool:
 
 
 def cmd_notify_reminders(args, repo: DossierRepository) -> int:
-    from actions.dossiers.notify import send_reminders
+    from dichvucong.dossiers.notify import send_reminders
 
     sent = send_reminders(repo, args.today, args.days)
     _out(f"Đã gửi {sent} thông báo nhắc hồ sơ quá hạn hoặc lâu không xử lý.")
@@ -297,7 +297,7 @@ def _print_event_details(event: StatusEvent, indent: str = "  ") -> None:
 
 def _status_arg(value: str) -> str:
     """A status key, or its Vietnamese label typed with or without diacritics."""
-    from bot.text import fold
+    from dichvucong.text import fold
 
     wanted = fold(value)
     for key, label in STATUS_LABELS.items():

@@ -1,32 +1,64 @@
 """SQL tracker store that never keeps a citizen's identity or phone numbers.
 
 Conversations are kept for staff review, so what is written must be safe to
-leak: identity and phone numbers are masked in user messages, and a message
-answering the second-factor question (the last 4 digits) has all its digits
-masked. The running turn still sees the original text; only what is stored
-is redacted.
+leak. Before an event is written:
+
+* identity and phone numbers are masked wherever text is stored: the message,
+  ``parse_data`` (text, entities, metadata), the event's metadata, slot values
+  and bot texts, in every format citizens type (separators, spaces, +84);
+* during a dossier lookup (the form active or asking, a message carrying a
+  dossier code, or a message of digits alone, e.g. digits retyped while the
+  lookup is locked) every digit outside dossier codes is masked;
+* a platform-vouched phone number (Telegram's shared contact) is masked whole.
+
+The running turn still sees the original text; only what is stored is redacted.
+
+It also replaces one framework method, ``session_scope``: Rasa 3.6 turns any
+``ValueError`` raised while a session is open into ``sys.exit(1)`` (it means
+"PostgreSQL schema missing"), and a string the database driver cannot encode
+(a lone UTF-16 surrogate in a sender id) is a ``UnicodeEncodeError``, a
+``ValueError``: one request ended the whole server. Here only the schema check
+itself may stop the process, at start-up; anything else fails its own request.
 """
 from __future__ import annotations
 
-import re
-from typing import Any, Dict, Iterator
+import contextlib
+from typing import Any, Dict, Generator, Iterator
 
-from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.events import Event, SlotSet, UserUttered
+import rasa
+from rasa.core.tracker_store import SQLTrackerStore, ensure_schema_exists
+from rasa.shared.core.events import ActiveLoop, BotUttered, Event, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.utils.cli import print_error_and_exit
 
-from actions.dossiers.privacy import MASK, redact
+from dichvucong import contract, logsafety
+from dichvucong.dossiers.codes import find_code
+from dichvucong.privacy import is_digits_message, mask_all_digits, redact
 
-SECOND_FACTOR_SLOT = "second_factor"
-PRIVATE_METADATA = ("verified_phone",)
+LOOKUP_FORM = "dossier_status_form"
+LOOKUP_SLOTS = (contract.SLOT_DOSSIER_CODE, contract.SLOT_SECOND_FACTOR)
+PRIVATE_METADATA = (contract.METADATA_VERIFIED_PHONE,)
+# The override above is checked against the Rasa it was written for.
+SUPPORTED_RASA = "3.6.21"
 
 
-def mask_all_digits(text: str) -> str:
-    return re.sub(r"\d", MASK, text)
+def _clean_metadata(metadata: Any, clean) -> None:
+    if not isinstance(metadata, dict):
+        return
+    for key, value in list(metadata.items()):
+        if key in PRIVATE_METADATA:
+            metadata[key] = mask_all_digits(str(value))
+        elif isinstance(value, str):
+            metadata[key] = clean(value)
+        elif isinstance(value, dict):
+            _clean_metadata(value, clean)
 
 
-def redact_user_event(data: Dict[str, Any], second_factor: bool) -> Dict[str, Any]:
-    clean = mask_all_digits if second_factor else redact
+def redact_user_event(data: Dict[str, Any], in_lookup: bool) -> Dict[str, Any]:
+    """Redact a serialised ``UserUttered`` in place; ``in_lookup`` masks every digit."""
+    text = data.get("text") if isinstance(data.get("text"), str) else ""
+    full = in_lookup or is_digits_message(text) or find_code(text) is not None
+    clean = mask_all_digits if full else redact
     if isinstance(data.get("text"), str):
         data["text"] = clean(data["text"])
     parse = data.get("parse_data") or {}
@@ -35,28 +67,73 @@ def redact_user_event(data: Dict[str, Any], second_factor: bool) -> Dict[str, An
     for entity in parse.get("entities") or []:
         if isinstance(entity.get("value"), str) and entity.get("entity") != "procedure":
             entity["value"] = clean(entity["value"])
-    metadata = data.get("metadata") or {}
-    for key in PRIVATE_METADATA:
-        if key in metadata:
-            metadata[key] = mask_all_digits(str(metadata[key]))
+    _clean_metadata(data.get("metadata"), clean)
+    _clean_metadata(parse.get("metadata"), clean)
     return data
 
 
+class _LookupState:
+    """Whether the conversation is inside a dossier lookup, from its events."""
+
+    def __init__(self) -> None:
+        self.form_active = False
+        self.requested = None
+
+    def see(self, event: Event) -> None:
+        if isinstance(event, ActiveLoop):
+            self.form_active = event.name == LOOKUP_FORM
+        elif isinstance(event, SlotSet) and event.key == contract.SLOT_REQUESTED:
+            self.requested = event.value
+
+    @property
+    def active(self) -> bool:
+        return self.form_active or self.requested in LOOKUP_SLOTS
+
+
+def redact_event(event: Event, in_lookup: bool) -> Event:
+    if isinstance(event, UserUttered):
+        return Event.from_parameters(redact_user_event(event.as_dict(), in_lookup))
+    if isinstance(event, SlotSet) and isinstance(event.value, str):
+        clean = mask_all_digits if event.key == contract.SLOT_SECOND_FACTOR else redact
+        return SlotSet(event.key, clean(event.value), timestamp=event.timestamp,
+                       metadata=event.metadata)
+    if isinstance(event, BotUttered) and event.text:
+        return BotUttered(redact(event.text), event.data, event.metadata, event.timestamp)
+    return event
+
+
 class RedactingSQLTrackerStore(SQLTrackerStore):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if rasa.__version__ != SUPPORTED_RASA:
+            raise RuntimeError(
+                f"bot.tracker_store overrides SQLTrackerStore.session_scope for Rasa "
+                f"{SUPPORTED_RASA}; check it against Rasa {rasa.__version__} first"
+            )
+        logsafety.install()
+        super().__init__(*args, **kwargs)
+
+    @contextlib.contextmanager
+    def session_scope(self) -> Generator[Any, None, None]:
+        session = self.sessionmaker()
+        try:
+            try:
+                ensure_schema_exists(session)
+            except ValueError as e:
+                print_error_and_exit(
+                    f"Requested PostgreSQL schema '{e}' was not found in the database."
+                )
+            yield session
+        finally:
+            session.close()
+
     def _additional_events(
         self, session: Any, tracker: DialogueStateTracker
     ) -> Iterator[Event]:
         stored = self._event_query(
             session, tracker.sender_id, fetch_events_from_all_sessions=False
         ).count()
-        requested = None
+        state = _LookupState()
         for index, event in enumerate(tracker.events):
-            if isinstance(event, SlotSet) and event.key == "requested_slot":
-                requested = event.value
-            if index < stored:
-                continue
-            if isinstance(event, UserUttered):
-                data = redact_user_event(event.as_dict(), requested == SECOND_FACTOR_SLOT)
-                yield Event.from_parameters(data)
-            else:
-                yield event
+            state.see(event)
+            if index >= stored:
+                yield redact_event(event, state.active)

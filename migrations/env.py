@@ -7,9 +7,9 @@ from logging.config import fileConfig
 from alembic import context
 
 import bot.console.db  # noqa: F401  (console tables share the metadata)
-from actions import config as settings
-from actions.dossiers.models import Base
-from actions.dossiers.repository import make_engine
+from dichvucong import settings
+from dichvucong.dossiers.models import Base
+from dichvucong.dossiers.store import make_engine
 
 config = context.config
 

@@ -8,12 +8,19 @@ mkdir -p var logs
 : "${ACTION_PORT:=5055}" "${RASA_PORT:=5005}"
 export ACTION_PORT RASA_PORT
 
-# The Rasa HTTP API (used by the dossier notifier) answers only with this token.
-if [ -z "${RASA_API_TOKEN:-}" ]; then
-  [ -s var/api-token ] || .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(24))' > var/api-token
-  RASA_API_TOKEN=$(cat var/api-token)
-fi
-export RASA_API_TOKEN
+# Secrets, generated once into var/ unless the environment sets them:
+# RASA_API_TOKEN guards the Rasa HTTP API (the dossier notifier uses it),
+# ACTION_SERVER_TOKEN the action server, ASSISTANT_SECRET signs web chat sessions.
+secret() {  # secret VAR FILE
+  if [ -z "${!1:-}" ]; then
+    [ -s "$2" ] || (umask 077; .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))' > "$2")
+    printf -v "$1" '%s' "$(cat "$2")"
+  fi
+  export "${1?}"
+}
+secret RASA_API_TOKEN var/api-token
+secret ACTION_SERVER_TOKEN var/action-token
+secret ASSISTANT_SECRET var/assistant-secret
 
 # Dossier database: create or upgrade the tables and load the demo dossiers.
 .venv/bin/python -m bot.dossier_cli seed-demo >/dev/null
@@ -22,7 +29,7 @@ pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
-.venv/bin/rasa run actions --actions actions --port "$ACTION_PORT" >logs/actions.log 2>&1 &
+.venv/bin/python -m actions.server --port "$ACTION_PORT" >logs/actions.log 2>&1 &
 pids+=($!)
 for _ in $(seq 1 60); do
   curl -fsS "http://127.0.0.1:$ACTION_PORT/health" >/dev/null 2>&1 && break

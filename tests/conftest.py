@@ -13,7 +13,7 @@ import pytest  # noqa: E402
 from rasa_sdk import Tracker  # noqa: E402
 from rasa_sdk.executor import CollectingDispatcher  # noqa: E402
 
-from actions.knowledge_base import default_knowledge_base  # noqa: E402
+from dichvucong.knowledge.base import default_knowledge_base  # noqa: E402
 
 EMPTY_TRACKER: Dict[str, Any] = {
     "sender_id": "test-user",

@@ -23,10 +23,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def http(method: str, url: str, body: Any | None = None, raw: bytes | None = None):
+def http(
+    method: str,
+    url: str,
+    body: Any | None = None,
+    raw: bytes | None = None,
+    headers: Dict[str, str] | None = None,
+):
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     request = urllib.request.Request(url, data=data, method=method)
     request.add_header("Content-Type", "application/json")
+    for name, value in (headers or {}).items():
+        request.add_header(name, value)
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, response.read()
@@ -53,6 +61,9 @@ class Assistant:
         self.tracker_db = workdir / "tracker.db"
         self.database_url = f"sqlite:///{workdir / 'dossiers.db'}"
         self.token = "test-token-" + os.urandom(6).hex()
+        self.action_token = "action-token-" + os.urandom(6).hex()
+        self.secret = "secret-" + os.urandom(12).hex()
+        self.sessions: Dict[str, Dict[str, str]] = {}
         self.processes: List[subprocess.Popen] = []
 
     @property
@@ -70,6 +81,8 @@ class Assistant:
             DATABASE_URL=self.database_url,
             RASA_API_TOKEN=self.token,
             RASA_URL=self.url,
+            ACTION_SERVER_TOKEN=self.action_token,
+            ASSISTANT_SECRET=self.secret,
             ASSISTANT_TODAY=os.environ.get("ASSISTANT_TODAY", "2026-11-26"),
         )
         env.update(self.extra_env)
@@ -105,7 +118,7 @@ class Assistant:
         seeded = self.cli("seed-demo")
         assert seeded.returncode == 0, seeded.stdout + seeded.stderr
         actions = self._spawn(
-            [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(self.action_port)],
+            [sys.executable, "-m", "actions.server", "--port", str(self.action_port)],
             "actions.log",
         )
         rasa = self._spawn(
@@ -129,14 +142,33 @@ class Assistant:
             except subprocess.TimeoutExpired:
                 process.kill()
 
+    def session(self, sender: str) -> Dict[str, str]:
+        """The web chat session standing for the test's name ``sender``."""
+        if sender not in self.sessions:
+            status, body = http("POST", f"{self.url}/webhooks/webchat/session")
+            assert status == 200, body
+            self.sessions[sender] = json.loads(body)
+        return self.sessions[sender]
+
+    def conversation(self, sender: str) -> str:
+        """The tracker id of the web chat conversation ``sender``."""
+        return "webchat:" + self.session(sender)["sender"]
+
     def say(self, sender: str, message: str) -> List[Dict[str, Any]]:
+        session = self.session(sender)
         status, body = http("POST", f"{self.url}/webhooks/webchat/webhook",
-                            {"sender": sender, "message": message})
+                            {"sender": session["sender"], "token": session["token"],
+                             "message": message})
         assert status == 200, body
         return json.loads(body)
 
     def updates(self, sender: str, after: float = 0) -> Dict[str, Any]:
-        status, body = http("GET", f"{self.url}/webhooks/webchat/updates?sender={sender}&after={after}")
+        session = self.session(sender)
+        status, body = http(
+            "GET",
+            f"{self.url}/webhooks/webchat/updates?sender={session['sender']}&after={after}",
+            headers={"X-Webchat-Token": session["token"]},
+        )
         assert status == 200, body
         return json.loads(body)
 

@@ -3,8 +3,8 @@ import pytest
 from rasa_sdk.events import SlotSet
 
 import actions.dossier_lookup as lookup
-from actions.dossiers import DossierRepository, migrate
-from actions.dossiers.csv_import import import_csv
+from dichvucong.dossiers import DossierRepository, migrate
+from dichvucong.dossiers.csv_import import import_csv
 from bot.dossier_cli import DEMO_CSV
 from tests.conftest import make_tracker
 

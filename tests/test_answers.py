@@ -2,8 +2,8 @@ import datetime as dt
 
 import pytest
 
-from actions.answers import CAUTION, compose, detect_variants, payload
-from actions.knowledge_base import Procedure
+from dichvucong.knowledge.answers import CAUTION, compose, detect_variants, payload
+from dichvucong.knowledge.base import Procedure
 
 TODAY = dt.date(2026, 11, 26)
 
@@ -105,7 +105,7 @@ def test_step_prefixes_in_the_data_do_not_double_the_numbering(procedure):
 
 
 def test_only_a_few_sources_are_listed_officials_first(procedure):
-    from actions.knowledge_base import Source
+    from dichvucong.knowledge.base import Source
 
     for i, grade in enumerate("CCBA"):
         procedure.sources.append(Source(id=f"x{i}", title=f"Nguồn {grade}{i}", reliability=grade))

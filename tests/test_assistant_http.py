@@ -74,6 +74,7 @@ def test_conversations_are_kept_in_the_sqlite_tracker_store(assistant):
     assistant.say("e2e-8", "xin chào")
     with sqlite3.connect(assistant.tracker_db) as db:
         rows = db.execute(
-            "SELECT count(*) FROM events WHERE sender_id = ? AND type_name = 'user'", ("e2e-8",)
+            "SELECT count(*) FROM events WHERE sender_id = ? AND type_name = 'user'",
+            (assistant.conversation("e2e-8"),),
         ).fetchone()
     assert rows[0] >= 1

@@ -10,7 +10,7 @@ import types
 
 import pytest
 
-from actions import config
+from dichvucong import settings as config
 from bot import dossier_cli
 from tests.test_dossier_repository import PG_URL, PostgresServer, postgres_server  # noqa: F401
 
@@ -159,7 +159,7 @@ def test_add_then_history(url, capsys):
 
 
 def test_update_status_rules_and_output(seeded, capsys, monkeypatch):
-    monkeypatch.setattr(dossier_cli, "NOTIFY_MODULE", "actions.dossiers._no_notifier_here")
+    monkeypatch.setattr(dossier_cli, "NOTIFY_MODULE", "dichvucong.dossiers._no_notifier_here")
     code, _, err = run(capsys, "update-status", OVERDUE, "rejected", "--database-url", seeded)
     assert code == 2 and "lý do" in err
     code, out, err = run(
@@ -189,7 +189,7 @@ def test_update_status_rules_and_output(seeded, capsys, monkeypatch):
 
 
 def _fake_notifier(monkeypatch, calls, fail=False):
-    name = "actions.dossiers._fake_notify"
+    name = "dichvucong.dossiers._fake_notify"
     module = types.ModuleType(name)
     module.__spec__ = importlib.machinery.ModuleSpec(name, None)
 

@@ -103,7 +103,8 @@ def test_tracker_store_keeps_no_identity_or_factor_digits(assistant):
     assistant.say("d-11", SUPPLEMENT)
     assistant.say("d-11", "4567")
     with sqlite3.connect(assistant.tracker_db) as db:
-        rows = [r[0] for r in db.execute("SELECT data FROM events WHERE sender_id = 'd-11'")]
+        rows = [r[0] for r in db.execute("SELECT data FROM events WHERE sender_id = ?",
+                                         (assistant.conversation("d-11"),))]
     stored = "\n".join(rows)
     assert "079196034567" not in stored and "0356789103" not in stored
     assert "4567" not in stored.replace(SUPPLEMENT, "")

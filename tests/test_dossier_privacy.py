@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from actions.dossiers.privacy import (
+from dichvucong.privacy import (
     digest,
     last4,
     mask_name,

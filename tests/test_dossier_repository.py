@@ -21,8 +21,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import make_url
 
-from actions import config
-from actions.dossiers.codes import (
+from dichvucong import settings as config
+from dichvucong.dossiers.codes import (
     EXAMPLE_CODE,
     code_date,
     find_code,
@@ -30,9 +30,9 @@ from actions.dossiers.codes import (
     is_valid_code,
     normalize_code,
 )
-from actions.dossiers.csv_import import import_csv
-from actions.dossiers.models import STATUS_LABELS, STATUSES, Base, Status
-from actions.dossiers.repository import (
+from dichvucong.dossiers.csv_import import import_csv
+from dichvucong.dossiers.models import STATUS_LABELS, STATUSES, Base, Status
+from dichvucong.dossiers.store import (
     DossierError,
     DossierExists,
     DossierNotFound,

@@ -5,13 +5,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions.knowledge_base import (
+from dichvucong.knowledge.base import (
     PROCEDURE_IDS,
     KnowledgeBase,
     KnowledgeBaseError,
     load_procedure,
 )
-from bot.text import fold
+from dichvucong.text import fold
 
 PROCEDURES = Path(__file__).resolve().parent.parent / "data" / "procedures"
 

@@ -1,6 +1,6 @@
 import unicodedata
 
-from bot.text import canonical, find_phrases, fold, fold_with_map, lemma, normalize
+from dichvucong.text import canonical, find_phrases, fold, fold_with_map, lemma, normalize
 
 
 def test_fold_removes_diacritics_and_d_stroke():

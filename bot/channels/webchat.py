@@ -1,9 +1,16 @@
 """Local web chat: a page served by the Rasa server itself, no CDN, works offline.
 
 GET  /webhooks/webchat/          the chat page
-POST /webhooks/webchat/webhook   {"sender": "...", "message": "..."} -> list of bot messages
-GET  /webhooks/webchat/updates   ?sender=...&after=<timestamp> -> notices sent to the
-                                 conversation without a question (dossier updates)
+POST /webhooks/webchat/session   -> {"sender", "token"}: a new conversation and its proof
+POST /webhooks/webchat/webhook   {"sender", "token", "message"} -> list of bot messages
+GET  /webhooks/webchat/updates   ?sender=...&after=<timestamp>, header X-Webchat-Token:
+                                 notices sent to the conversation without a question
+                                 (dossier updates)
+
+The server, not the page, chooses the conversation id, and signs it: a client
+can continue only a conversation whose token it was given, so knowing someone
+else's id is not enough to write into it or read its dossier notices. The
+tracker id is "webchat:<sender>", apart from every other channel's.
 
 A browser cannot be pushed to, so proactive messages (the notifier's
 trigger_intent calls) are stored in the tracker like any other and the page
@@ -23,23 +30,36 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.text import normalize
+from bot.channels.safety import error_reply, handle_turn
+from dichvucong import inbound, keys, logsafety
 
 logger = logging.getLogger(__name__)
 
 PAGE = Path(__file__).resolve().parent.parent / "webchat" / "index.html"
-MAX_MESSAGE_LENGTH = 2000
-MAX_SENDER_LENGTH = 128
-
-
-def _error(status: int, text: str) -> HTTPResponse:
-    return response.json([{"recipient_id": None, "text": text, "error": True}], status=status)
+TOKEN_HEADER = "X-Webchat-Token"
+BAD_SESSION = "Phiên trò chuyện không hợp lệ hoặc đã hết hạn. Bạn vui lòng tải lại trang."
 
 
 class WebChatInput(InputChannel):
     @classmethod
     def name(cls) -> str:
         return "webchat"
+
+    def __init__(self) -> None:
+        logsafety.install()
+
+    def conversation(self, sender: str) -> str:
+        return inbound.conversation_id(self.name(), sender)
+
+    def _owned(self, sender: Any, token: Any) -> str:
+        """The checked sender, or :class:`inbound.InvalidInput` (401)."""
+        try:
+            sender = inbound.clean_sender(sender)
+        except inbound.InvalidInput:
+            raise inbound.InvalidInput(401, BAD_SESSION) from None
+        if not keys.owns_conversation(self.conversation(sender), token):
+            raise inbound.InvalidInput(401, BAD_SESSION)
+        return sender
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
@@ -50,56 +70,46 @@ class WebChatInput(InputChannel):
         async def page(request: Request) -> HTTPResponse:
             return response.html(PAGE.read_text(encoding="utf-8"))
 
+        @webchat.route("/session", methods=["POST"])
+        async def session(request: Request) -> HTTPResponse:
+            sender = uuid.uuid4().hex
+            token = keys.conversation_token(self.conversation(sender))
+            return response.json({"sender": sender, "token": token})
+
         @webchat.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             try:
-                body: Dict[str, Any] | None = request.json
-            except Exception:  # sanic raises on malformed JSON
-                body = None
-            if not isinstance(body, dict):
-                return _error(400, "Yêu cầu không hợp lệ: nội dung phải là JSON.")
-            text = body.get("message")
-            if not isinstance(text, str) or not normalize(text):
-                return _error(400, "Bạn chưa nhập nội dung tin nhắn.")
-            if len(text) > MAX_MESSAGE_LENGTH:
-                return _error(
-                    413,
-                    f"Tin nhắn quá dài (tối đa {MAX_MESSAGE_LENGTH} ký tự). "
-                    "Bạn vui lòng hỏi ngắn gọn hơn.",
-                )
-            sender = body.get("sender")
-            if not isinstance(sender, str) or not sender or len(sender) > MAX_SENDER_LENGTH:
-                sender = uuid.uuid4().hex
+                body = inbound.parse_json_object(request.body)
+                text = inbound.guard_payload(inbound.clean_text(body.get("message")))
+                sender = self._owned(body.get("sender"), body.get("token"))
+            except inbound.InvalidInput as refused:
+                return error_reply(refused.status, refused.message)
             collector = CollectingOutputChannel()
-            try:
-                await on_new_message(
-                    UserMessage(
-                        normalize(text),
-                        collector,
-                        sender,
-                        input_channel=self.name(),
-                        metadata={"channel": self.name()},
-                    )
-                )
-            except Exception:
-                logger.exception("webchat: failed to handle a message")
-                return _error(
-                    500,
-                    "Xin lỗi, hệ thống đang gặp sự cố. Bạn vui lòng thử lại sau ít phút.",
-                )
-            return response.json(collector.messages)
+            message = UserMessage(
+                text,
+                collector,
+                self.conversation(sender),
+                input_channel=self.name(),
+                metadata={"channel": self.name()},
+            )
+            failed = await handle_turn(on_new_message, message, self.name())
+            return failed or response.json(collector.messages)
 
         @webchat.route("/updates", methods=["GET"])
         async def updates(request: Request) -> HTTPResponse:
-            sender = request.args.get("sender") or ""
             try:
+                sender = self._owned(request.args.get("sender"), request.headers.get(TOKEN_HEADER))
                 after = float(request.args.get("after") or 0)
+            except inbound.InvalidInput as refused:
+                return error_reply(refused.status, refused.message)
             except ValueError:
-                return _error(400, "Tham số after không hợp lệ.")
-            if not sender or len(sender) > MAX_SENDER_LENGTH:
-                return _error(400, "Thiếu mã cuộc trò chuyện.")
+                return error_reply(400, "Tham số after không hợp lệ.")
             agent = request.app.ctx.agent
-            tracker = await agent.tracker_store.retrieve(sender) if agent else None
+            try:
+                tracker = await agent.tracker_store.retrieve(self.conversation(sender))
+            except Exception:
+                logger.exception("webchat: tracker unavailable for updates")
+                return response.json({"messages": [], "after": after})
             events = tracker.events if tracker else []
             return response.json(proactive_messages(events, after))
 

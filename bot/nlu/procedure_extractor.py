@@ -19,8 +19,8 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from actions.knowledge_base import KnowledgeBase
-from bot.text import find_phrases, fold
+from dichvucong.knowledge.base import KnowledgeBase
+from dichvucong.text import find_phrases, fold
 
 ENTITY = "procedure"
 # "VNeID" and "mức 2" name a procedure (the electronic identity account) but

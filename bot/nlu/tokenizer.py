@@ -20,7 +20,7 @@ from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.text import lemma
+from dichvucong.text import lemma
 
 
 @lru_cache(maxsize=1)

@@ -13,9 +13,9 @@ import urllib.parse
 import urllib.request
 from typing import Optional
 
-from actions import config
-from actions.dossiers.models import StatusEvent, Subscription
-from actions.dossiers.repository import DossierRepository
+from dichvucong import settings as config
+from dichvucong.dossiers.models import StatusEvent, Subscription
+from dichvucong.dossiers.store import DossierRepository
 
 logger = logging.getLogger(__name__)
 

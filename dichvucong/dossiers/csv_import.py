@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, TextIO, Union
 
-from actions.dossiers.codes import code_date, normalize_code
-from actions.dossiers.models import FINAL_STATUSES, VIETNAM_TZ, Status, utcnow
-from actions.dossiers.repository import (
+from dichvucong.dossiers.codes import code_date, normalize_code
+from dichvucong.dossiers.models import FINAL_STATUSES, VIETNAM_TZ, Status, utcnow
+from dichvucong.dossiers.store import (
     DossierError,
     DossierRepository,
     check_status_change,

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Sequence
 
-from actions.knowledge_base import Fact, KnowledgeBase, Procedure
-from bot.text import find_phrases
+from dichvucong.knowledge.base import Fact, KnowledgeBase, Procedure
+from dichvucong.text import find_phrases
 
 TOPIC_BY_INTENT = {
     "ask_procedure": "overview",

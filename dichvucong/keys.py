@@ -1,0 +1,49 @@
+"""The assistant's own secret and the keys derived from it.
+
+One secret (``ASSISTANT_SECRET``, or the file ``var/assistant-secret`` that
+``make run`` creates) yields a key per purpose, so replicas that share it
+accept each other's web chat sessions. Without one, a random key per process
+is used: fine for one process, and sessions simply restart after a restart.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SECRET_FILE = PROJECT_ROOT / "var" / "assistant-secret"
+
+
+@functools.lru_cache(maxsize=1)
+def assistant_secret() -> bytes:
+    value = os.environ.get("ASSISTANT_SECRET", "").strip()
+    if not value and SECRET_FILE.exists():
+        value = SECRET_FILE.read_text(encoding="utf-8").strip()
+    if not value:
+        logger.warning("no ASSISTANT_SECRET: using a per-process key (one replica only)")
+        value = secrets.token_urlsafe(32)
+    return value.encode("utf-8")
+
+
+def derive(purpose: str) -> bytes:
+    return hmac.new(assistant_secret(), purpose.encode("utf-8"), hashlib.sha256).digest()
+
+
+def conversation_token(conversation: str) -> str:
+    """The proof a web chat page holds that ``conversation`` is its own."""
+    mac = hmac.new(derive("webchat-session"), conversation.encode("utf-8"), hashlib.sha256)
+    return mac.hexdigest()
+
+
+def owns_conversation(conversation: str, token: object) -> bool:
+    if not isinstance(token, str) or not token:
+        return False
+    expected = conversation_token(conversation)
+    return hmac.compare_digest(expected.encode(), token.encode("utf-8", "replace"))

@@ -1,0 +1,1 @@
+"""The knowledge base: procedure facts with sources (``data/procedures``) and answers."""

@@ -1,0 +1,243 @@
+"""Procedure knowledge base: schema, loading and validation.
+
+One YAML file per procedure lives in ``data/procedures/``. Every fact carries
+the ids of the sources that support it and a verification status, so an
+answer can always cite where it came from and warn when it is uncertain.
+A malformed file fails loudly with the file name and the offending field.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+from pathlib import Path
+from typing import Dict, List
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, root_validator, validator
+
+from dichvucong import settings as config
+
+# The procedure ids are a contract with the NLU data, the domain and the tests.
+PROCEDURE_IDS = (
+    "khai_sinh",
+    "khai_tu",
+    "can_cuoc",
+    "dinh_danh_dien_tu",
+    "thuong_tru",
+    "tam_tru",
+    "thong_bao_luu_tru",
+    "ly_lich_tu_phap",
+    "ket_hon",
+    "xac_nhan_hon_nhan",
+    "doi_gplx",
+    "dang_ky_xe",
+)
+
+STATUSES = ("verified", "unverified", "conflicting")
+RELIABILITY = ("A", "B", "C")
+
+
+class KnowledgeBaseError(ValueError):
+    """A procedure file is missing, malformed or inconsistent."""
+
+
+class _Strict(BaseModel):
+    class Config:
+        extra = "forbid"
+        anystr_strip_whitespace = True
+
+
+class Source(_Strict):
+    id: str
+    title: str
+    url: str | None = None
+    # A: official government page; B: press or law site; C: secondary copy.
+    reliability: str
+    accessed: dt.date | None = None
+
+    @validator("reliability")
+    def _known_reliability(cls, value: str) -> str:
+        if value not in RELIABILITY:
+            raise ValueError(f"must be one of {', '.join(RELIABILITY)}")
+        return value
+
+
+class Fact(_Strict):
+    """One statement shown to the citizen, with its provenance."""
+
+    text: str
+    sources: List[str] = Field(..., min_items=1)
+    status: str = "verified"
+    # Empty means the fact applies to every variant of the procedure.
+    variants: List[str] = []
+    valid_from: dt.date | None = None
+    valid_until: dt.date | None = None
+    note: str | None = None
+
+    @validator("status")
+    def _known_status(cls, value: str) -> str:
+        if value not in STATUSES:
+            raise ValueError(f"must be one of {', '.join(STATUSES)}")
+        return value
+
+    @property
+    def uncertain(self) -> bool:
+        return self.status != "verified"
+
+    def in_force(self, today: dt.date) -> bool:
+        if self.valid_from and today < self.valid_from:
+            return False
+        if self.valid_until and today > self.valid_until:
+            return False
+        return True
+
+
+class Variant(_Strict):
+    id: str
+    name: str
+    # Words that signal this variant in a question ("cấp lại", "mất", "con 10 tuổi").
+    keywords: List[str] = Field(..., min_items=1)
+
+
+class OnlineGuide(_Strict):
+    available: bool
+    portals: List[str] = []
+    steps: List[Fact] = []
+
+
+class Caveat(_Strict):
+    text: str
+    # Which answer topics must show it; empty means every answer.
+    topics: List[str] = []
+    sources: List[str] = []
+
+
+TOPICS = ("overview", "documents", "fee", "processing_time", "where", "online")
+
+
+class Procedure(_Strict):
+    id: str
+    name: str
+    short_name: str
+    codes: List[str] = []
+    aliases: List[str] = Field(..., min_items=3)
+    summary: str
+    variants: List[Variant] = []
+    documents: List[Fact] = Field(..., min_items=1)
+    fees: List[Fact] = Field(..., min_items=1)
+    processing_time: List[Fact] = Field(..., min_items=1)
+    agency: List[Fact] = Field(..., min_items=1)
+    in_person: List[Fact] = []
+    online: OnlineGuide
+    legal_basis: List[str] = Field(..., min_items=1)
+    caveats: List[Caveat] = []
+    sources: List[Source] = Field(..., min_items=1)
+    last_checked: dt.date
+
+    @validator("id")
+    def _known_id(cls, value: str) -> str:
+        if value not in PROCEDURE_IDS:
+            raise ValueError(f"unknown procedure id {value!r}")
+        return value
+
+    @validator("caveats", each_item=True)
+    def _known_topics(cls, caveat: Caveat) -> Caveat:
+        for topic in caveat.topics:
+            if topic not in TOPICS:
+                raise ValueError(f"unknown topic {topic!r}; use one of {TOPICS}")
+        return caveat
+
+    @root_validator(skip_on_failure=True)
+    def _references_resolve(cls, values: Dict) -> Dict:
+        source_ids = {s.id for s in values["sources"]}
+        variant_ids = {v.id for v in values["variants"]}
+        facts = {
+            "documents": values["documents"],
+            "fees": values["fees"],
+            "processing_time": values["processing_time"],
+            "agency": values["agency"],
+            "in_person": values["in_person"],
+            "online.steps": values["online"].steps,
+        }
+        for field, items in facts.items():
+            for index, fact in enumerate(items):
+                for source in fact.sources:
+                    if source not in source_ids:
+                        raise ValueError(
+                            f"{field}[{index}] cites unknown source {source!r}"
+                        )
+                for variant in fact.variants:
+                    if variant not in variant_ids:
+                        raise ValueError(
+                            f"{field}[{index}] names unknown variant {variant!r}"
+                        )
+        for index, caveat in enumerate(values["caveats"]):
+            for source in caveat.sources:
+                if source not in source_ids:
+                    raise ValueError(f"caveats[{index}] cites unknown source {source!r}")
+        return values
+
+    def source(self, source_id: str) -> Source:
+        return next(s for s in self.sources if s.id == source_id)
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        location = ".".join(str(p) for p in item["loc"] if p != "__root__")
+        parts.append(f"{location or '(file)'}: {item['msg']}")
+    return "; ".join(parts)
+
+
+def load_procedure(path: Path) -> Procedure:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise KnowledgeBaseError(f"{path}: invalid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise KnowledgeBaseError(f"{path}: expected a mapping at the top level")
+    try:
+        procedure = Procedure.parse_obj(raw)
+    except ValidationError as exc:
+        raise KnowledgeBaseError(f"{path}: {_describe(exc)}") from exc
+    if procedure.id != path.stem:
+        raise KnowledgeBaseError(
+            f"{path}: id: {procedure.id!r} must match the file name {path.stem!r}"
+        )
+    return procedure
+
+
+class KnowledgeBase:
+    def __init__(self, procedures: Dict[str, Procedure]):
+        self.procedures = procedures
+
+    @classmethod
+    def load(cls, directory: Path) -> KnowledgeBase:
+        files = sorted(directory.glob("*.yml"))
+        procedures = {}
+        for path in files:
+            procedure = load_procedure(path)
+            procedures[procedure.id] = procedure
+        missing = [pid for pid in PROCEDURE_IDS if pid not in procedures]
+        if missing:
+            raise KnowledgeBaseError(
+                f"{directory}: missing procedure files: {', '.join(missing)}"
+            )
+        return cls(procedures)
+
+    def get(self, procedure_id: str | None) -> Procedure | None:
+        if not procedure_id:
+            return None
+        return self.procedures.get(procedure_id)
+
+    def __iter__(self):
+        return (self.procedures[pid] for pid in PROCEDURE_IDS)
+
+
+@cache
+def _load_cached(directory: str) -> KnowledgeBase:
+    return KnowledgeBase.load(Path(directory))
+
+
+def default_knowledge_base() -> KnowledgeBase:
+    return _load_cached(str(config.PROCEDURES_DIR))
