@@ -33,9 +33,9 @@ export CREDENTIALS
 if [ "${TELEGRAM_MODE:-polling}" = "webhook" ]; then
   echo "Webhook mode: put HTTPS in front of port $RASA_PORT (/webhooks/telegram/webhook), then"
   echo "register it once with the same TELEGRAM_SECRET_TOKEN (generated ones are in var/telegram-secret):"
-  echo "  .venv/bin/python -m bot.telegram_admin set-webhook --url https://<host>/webhooks/telegram/webhook"
+  echo "  .venv/bin/python -m bot.channels.telegram.admin set-webhook --url https://<host>/webhooks/telegram/webhook"
 else
   echo "Polling mode: messages to the bot are fetched from Telegram (any webhook is removed)."
-  export AFTER_START=".venv/bin/python -m bot.telegram_polling"
+  export AFTER_START=".venv/bin/python -m bot.channels.telegram.polling"
 fi
 exec scripts/run.sh

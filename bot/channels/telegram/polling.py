@@ -1,6 +1,6 @@
 """Polling mode, for a machine Telegram cannot reach (no public HTTPS address).
 
-    TELEGRAM_BOT_TOKEN=... TELEGRAM_SECRET_TOKEN=... python -m bot.telegram_polling
+    TELEGRAM_BOT_TOKEN=... TELEGRAM_SECRET_TOKEN=... python -m bot.channels.telegram.polling
 
 Long-polls getUpdates and posts each update, unchanged, to the local Rasa
 server's /webhooks/telegram/webhook with the secret header: webhook and polling
@@ -24,13 +24,12 @@ import httpx
 from telegram import Bot
 from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError
 
-from bot.telegram_admin import AdminError, base_url, bot_token, explain, secret_token
+from bot.channels.telegram.admin import AdminError, base_url, bot_token, explain, secret_token
+from bot.channels.telegram.constants import ALLOWED_UPDATES, SECRET_HEADER, WEBHOOK_PATH
 
-logger = logging.getLogger("bot.telegram_polling")
+logger = logging.getLogger("bot.channels.telegram.polling")
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-WEBHOOK_PATH = "/webhooks/telegram/webhook"
 MAX_BACKOFF = 60.0
 
 
@@ -146,7 +145,7 @@ class Poller:
                         self.bot.get_updates(
                             offset=self.offset,
                             timeout=self.poll_timeout,
-                            allowed_updates=["message", "callback_query"],
+                            allowed_updates=ALLOWED_UPDATES,
                         )
                     )
                 except InvalidToken:

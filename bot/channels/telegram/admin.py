@@ -1,8 +1,8 @@
 """Register or remove the Telegram webhook, or show what Telegram knows about the bot.
 
-    python -m bot.telegram_admin set-webhook --url https://host/webhooks/telegram/webhook
-    python -m bot.telegram_admin delete-webhook
-    python -m bot.telegram_admin info
+    python -m bot.channels.telegram.admin set-webhook --url https://host/webhooks/telegram/webhook
+    python -m bot.channels.telegram.admin delete-webhook
+    python -m bot.channels.telegram.admin info
 
 Reads TELEGRAM_BOT_TOKEN, TELEGRAM_SECRET_TOKEN (set-webhook) and
 TELEGRAM_API_BASE_URL (optional). Registering is an explicit command, never a
@@ -15,20 +15,21 @@ import argparse
 import asyncio
 import logging
 import os
-import re
 import sys
 from typing import Any, Callable, Dict, List, Optional
 
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
 
+from bot.channels.telegram.constants import (
+    ALLOWED_UPDATES,
+    DEFAULT_BASE_URL,
+    WEBHOOK_PATH,
+    check_secret_token,
+)
+
 # httpx logs request URLs, which contain the bot token, at INFO.
 logging.getLogger("httpx").setLevel(logging.WARNING)
-
-DEFAULT_BASE_URL = "https://api.telegram.org/bot"
-WEBHOOK_PATH = "/webhooks/telegram/webhook"
-SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
-ALLOWED_UPDATES = ["message", "callback_query"]
 
 
 class AdminError(Exception):
@@ -56,12 +57,13 @@ def secret_token() -> str:
         "Chưa có TELEGRAM_SECRET_TOKEN. Hãy tạo một chuỗi bí mật, ví dụ: export "
         "TELEGRAM_SECRET_TOKEN=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')",
     )
-    if not SECRET_PATTERN.match(secret):
+    try:
+        return check_secret_token(secret)
+    except ValueError:
         raise AdminError(
             "TELEGRAM_SECRET_TOKEN chỉ được chứa chữ cái không dấu, chữ số, dấu _ và - "
             "(tối đa 256 ký tự)."
-        )
-    return secret
+        ) from None
 
 
 def base_url() -> str:
@@ -109,7 +111,7 @@ async def set_webhook(url: str, drop_pending: bool) -> List[str]:
 async def delete_webhook(drop_pending: bool) -> List[str]:
     async with make_bot() as bot:
         await bot.delete_webhook(drop_pending_updates=drop_pending)
-    return ["Đã xóa webhook. Có thể dùng chế độ polling: python -m bot.telegram_polling"]
+    return ["Đã xóa webhook. Có thể dùng chế độ polling: python -m bot.channels.telegram.polling"]
 
 
 async def info() -> List[str]:
@@ -143,7 +145,7 @@ def run(command: Callable[..., Any], **kwargs: Any) -> int:
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m bot.telegram_admin",
+        prog="python -m bot.channels.telegram.admin",
         description="Quản lý webhook Telegram của trợ lý (TELEGRAM_BOT_TOKEN, "
         "TELEGRAM_SECRET_TOKEN, TELEGRAM_API_BASE_URL).",
     )
