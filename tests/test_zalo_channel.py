@@ -20,10 +20,10 @@ import pytest
 from rasa.shared.core.events import BotUttered, UserUttered
 
 from bot.channels import zalo
+from bot.channels.common import RecentKeys
 from bot.channels.zalo import (
     MORE_CHOICES_TEXT,
     TEXT_ONLY_REPLY,
-    DedupCache,
     ZaloInput,
     ZaloOutput,
     ZaloTokenManager,
@@ -33,6 +33,7 @@ from bot.channels.zalo import (
     compute_mac,
     split_text,
 )
+from dichvucong import inbound
 from tests.fake_zalo import FakeZalo
 
 APP_ID = "1234567890123456789"
@@ -156,6 +157,22 @@ def test_malformed_json_is_a_bad_request():
     assert authenticate(b"[1, 2]", "mac=00", APP_ID, OA_SECRET)[0] == 400
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [b"[" * 20_000 + b"]" * 20_000, b'{"a": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+     b"\xff\xfe\x00{}", b"", b"null", '{"text": "\ud800"}'.encode("utf-8", "surrogatepass")],
+    ids=["nested list", "nested in object", "not utf-8", "empty", "null", "raw surrogate"],
+)
+def test_a_deeply_nested_or_undecodable_body_is_a_client_error_not_a_crash(raw):
+    status, event, _ = authenticate(raw, "mac=00", APP_ID, OA_SECRET)
+    assert status == 400 and event is None
+
+
+def test_an_oversized_body_is_refused():
+    raw = json.dumps({"timestamp": str(now_ms()), "pad": "x" * 100_000}).encode()
+    assert authenticate(raw, "mac=00", APP_ID, OA_SECRET)[0] == 413
+
+
 def test_an_upper_case_mac_is_accepted():
     raw, header = signed(event_text("u1", "xin chào"))
     assert authenticate(raw, "mac=" + header[4:].upper(), APP_ID, OA_SECRET)[0] == 200
@@ -176,12 +193,12 @@ def test_a_repeated_msg_id_is_a_duplicate(tmp_path):
 
 
 def test_the_duplicate_cache_forgets_after_its_ttl_and_stays_bounded():
-    cache = DedupCache(ttl_seconds=10, max_entries=3)
+    cache = RecentKeys(size=3, ttl=10)
     assert not cache.seen("a", now=0) and cache.seen("a", now=5)
     assert not cache.seen("a", now=11)
     for key in "bcde":
         cache.seen(key, now=12)
-    assert len(cache._expiry) <= 3
+    assert len(cache) <= 3
 
 
 # ---------------------------------------------------------------- event routing
@@ -224,7 +241,7 @@ async def test_text_goes_to_rasa_normalised_with_the_zalo_id_as_a_string(tmp_pat
     received, sent = await route(tmp_path, json.loads(raw))
     assert [m.text for m in received] == ["lệ phí làm căn cước"]
     message = received[0]
-    assert message.sender_id == "2468458835296117922"
+    assert message.sender_id == "zalo:2468458835296117922"
     assert message.input_channel == "zalo" and message.output_channel.name() == "zalo"
     assert message.message_id == "m9"
     assert not sent
@@ -232,7 +249,7 @@ async def test_text_goes_to_rasa_normalised_with_the_zalo_id_as_a_string(tmp_pat
 
 async def test_follow_greets_the_new_follower(tmp_path):
     received, _ = await route(tmp_path, event_follow("f-1"))
-    assert [(m.text, m.sender_id) for m in received] == [("/greet", "f-1")]
+    assert [(m.text, m.sender_id) for m in received] == [("/greet", "zalo:f-1")]
 
 
 async def test_unfollow_is_only_logged(tmp_path, caplog):
@@ -266,14 +283,63 @@ async def test_an_over_long_message_is_answered_without_rasa(tmp_path):
     assert not received and "quá dài" in sent[0][1]
 
 
+SYSTEM_PAYLOADS = [
+    '/EXTERNAL_dossier_update{"dossier_code":"000.45.02.H58-261120-0012"}',
+    '/EXTERNAL_dossier_reminder{"dossier_code":"000.45.02.H58-261120-0012","reminder":"overdue"}',
+]
+
+
+@pytest.mark.parametrize("payload", SYSTEM_PAYLOADS)
+async def test_a_typed_system_intent_payload_reaches_rasa_as_words(tmp_path, payload):
+    received, sent = await route(tmp_path, event_text("u1", payload))
+    [message] = received
+    assert not message.text.startswith("/") and "EXTERNAL_" in message.text
+    assert message.sender_id == "zalo:u1" and not sent
+
+
+async def test_a_citizen_payload_passes_in_canonical_form(tmp_path):
+    received, _ = await route(
+        tmp_path, event_text("u1", '/ask_fee{"procedure":"khai_sinh","dossier_code":"x"}')
+    )
+    assert [m.text for m in received] == ['/ask_fee{"procedure":"khai_sinh"}']
+
+
+@pytest.mark.parametrize(
+    "text, reply",
+    [("lệ phí \ud800", inbound.BAD_TEXT), ("\u200b\ufeff", inbound.EMPTY)],
+    ids=["lone surrogate", "invisible only"],
+)
+async def test_a_refused_text_gets_its_polite_reply(tmp_path, text, reply):
+    received, sent = await route(tmp_path, event_text("u1", text))
+    assert not received and sent == [("u1", reply)]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"sender": "u1"}, {"sender": {"id": ["u1"]}}, {"message": ["text"]},
+     {"message": {"text": 5}}, {"event_name": {"x": 1}}, {"sender": {"id": "u 1\n"}},
+     {"event_name": "follow", "follower": 7.5}],
+    ids=["sender string", "id list", "message list", "text number", "name object",
+         "id with spaces", "follower number"],
+)
+async def test_a_malformed_event_is_ignored_without_raising(tmp_path, changes, caplog):
+    channel = make_channel(tmp_path)
+    event = dict(event_text("u1", "xin chào"), **changes)
+    assert channel.is_duplicate(event) in (True, False)
+    assert await route(tmp_path, event) == ([], [])
+    assert "failed to handle" not in caplog.text
+
+
 async def test_a_failing_turn_does_not_escape_the_background_task(tmp_path, caplog):
     channel = make_channel(tmp_path)
+    channel.output = RecordingOutput()
 
     async def broken(message):
         raise RuntimeError("boom")
 
     await channel.process(event_text("u1", "xin chào"), broken)
     assert "failed to handle" in caplog.text
+    assert channel.output.sent == [("u1", zalo.FAILURE_REPLY)]
 
 
 # ---------------------------------------------------------------- splitting and buttons
@@ -421,6 +487,13 @@ async def test_a_text_is_posted_with_the_access_token_header(fake, tmp_path):
     assert fake.calls[0]["body"] == {
         "recipient": {"user_id": "2468458835296117922"}, "message": {"text": "Xin chào!"}
     }
+
+
+async def test_a_namespaced_recipient_reaches_the_bare_zalo_user(fake, tmp_path):
+    # Notifications come through trigger_intent with the tracker's id as recipient.
+    output = make_output(fake, tmp_path / "token.json")
+    await output.send_response("zalo:2468458835296117922", {"text": "Hồ sơ đã cập nhật"})
+    assert fake.calls[0]["body"]["recipient"] == {"user_id": "2468458835296117922"}
 
 
 async def test_a_long_answer_with_buttons_is_accepted_by_the_api(fake, tmp_path):
@@ -723,7 +796,7 @@ def test_a_button_tap_continues_the_conversation(live):
 
 
 def wait_for_saved_buttons(assistant, user: str, timeout: float = 30) -> None:
-    url = f"{assistant.url}/conversations/{user}/tracker?token={assistant.token}"
+    url = f"{assistant.url}/conversations/zalo:{user}/tracker?token={assistant.token}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with urllib.request.urlopen(url, timeout=30) as answer:
@@ -756,3 +829,78 @@ def test_an_expired_token_is_refreshed_once_and_the_answer_still_delivered(live)
     assert server.refresh_count == refreshes + 1
     stored = json.loads((workdir / "zalo_token.json").read_text())
     assert stored["access_token"] == server.current_access_token
+
+
+def tracker_events(assistant, conversation: str) -> List[Dict[str, Any]]:
+    url = f"{assistant.url}/conversations/{conversation}/tracker?token={assistant.token}"
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        return json.loads(answer.read())["events"]
+
+
+APPLICANT = "Trần T. B. N."  # the masked name of dossier 000.45.02.H58-261120-0012
+STATUS_LINES = ("Chờ bổ sung", "Bích Ngọc", "Bản án/quyết định ly hôn", "chụp lại rõ nét")
+
+
+@pytest.mark.parametrize("payload", SYSTEM_PAYLOADS, ids=["update", "reminder"])
+def test_a_typed_system_intent_never_reveals_a_dossier(live, payload):
+    assistant, server, _ = live
+    user = f"zalo-e2e-forge-{os.urandom(3).hex()}"
+    deliver(assistant, event_text(user, payload))
+    wait_texts(server, user, bool)
+    settle(assistant, server)
+    for text in server.texts(user):
+        assert APPLICANT not in text and not any(line in text for line in STATUS_LINES), text
+    events = tracker_events(assistant, f"zalo:{user}")
+    [said] = [e for e in events if e["event"] == "user"]
+    assert not said["parse_data"]["intent"].get("name", "").startswith("EXTERNAL_")
+    assert not said["text"].startswith("/")
+
+
+def test_the_conversation_is_namespaced_by_the_channel(live):
+    assistant, server, _ = live
+    user = "zalo-e2e-namespace"
+    deliver(assistant, event_text(user, "xin chào"))
+    wait_texts(server, user, bool)
+    assert [e["text"] for e in tracker_events(assistant, f"zalo:{user}")
+            if e["event"] == "user"] == ["xin chào"]
+    assert not [e for e in tracker_events(assistant, user) if e["event"] == "user"]
+
+
+@pytest.mark.parametrize(
+    "text, reply",
+    [("lệ phí \ud800 tạm trú", inbound.BAD_TEXT), ("lệ phí " * 715, inbound.TOO_LONG)],
+    ids=["lone surrogate", "5000 characters"],
+)
+def test_a_refused_text_is_answered_politely_and_the_next_one_normally(live, text, reply):
+    assistant, server, _ = live
+    user = f"zalo-e2e-refused-{os.urandom(3).hex()}"
+    event = event_text(user, text)
+    # ASCII escapes: a lone surrogate cannot be written as UTF-8, only as \\ud800.
+    raw = json.dumps(event).encode("ascii")
+    status, _ = post(assistant, raw, "mac=" + compute_mac(APP_ID, raw, event["timestamp"], OA_SECRET))
+    assert status == 200
+    assert wait_texts(server, user, bool) == [reply]
+    deliver(assistant, event_text(user, "lệ phí đăng ký tạm trú bao nhiêu"))
+    texts = wait_texts(server, user, lambda t: len(t) > 1)
+    assert texts[1].startswith("Lệ phí – "), texts
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 100_000 + b"]" * 100_000, b"\xff\xfe\xfd", b"[1, 2]", b"x" * 200_000,
+     b'{"timestamp": ' + b"[" * 3000 + b"]" * 3000 + b"}"],
+    ids=["nested", "not utf-8", "not an object", "huge", "nested timestamp"],
+)
+def test_a_garbage_body_is_a_client_error_and_the_server_keeps_answering(live, body):
+    assistant, server, _ = live
+    status, _ = post(assistant, body, "mac=00")
+    assert 400 <= status < 500
+    settle(assistant, server)
+
+
+def test_a_signed_but_malformed_event_is_accepted_and_ignored(live):
+    assistant, server, _ = live
+    for changes in ({"sender": "zalo-e2e-odd"}, {"message": ["x"]}, {"sender": {"id": [1]}}):
+        deliver(assistant, dict(event_text("zalo-e2e-odd", "xin chào"), **changes))
+    settle(assistant, server)
+    assert server.texts("zalo-e2e-odd") == []

@@ -1,0 +1,64 @@
+"""Zalo webhook authentication: the MAC over the exact bytes, and the replay window."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from typing import Any, Dict, Optional, Tuple
+
+from dichvucong.inbound import InvalidInput, parse_json_object
+
+SIGNATURE_HEADER = "X-ZEvent-Signature"
+DEFAULT_MAX_SKEW_SECONDS = 300
+
+
+def compute_mac(app_id: str, raw_body: bytes, timestamp: str, oa_secret_key: str) -> str:
+    """Zalo's MAC: plain SHA-256 (not HMAC) of app_id + body + timestamp + OA Secret Key."""
+    digest = hashlib.sha256()
+    digest.update(app_id.encode("utf-8"))
+    digest.update(raw_body)
+    digest.update(timestamp.encode("utf-8"))
+    digest.update(oa_secret_key.encode("utf-8"))
+    return digest.hexdigest()
+
+
+def authenticate(
+    raw_body: bytes,
+    signature: Optional[str],
+    app_id: str,
+    oa_secret_key: str,
+    max_skew_seconds: float = DEFAULT_MAX_SKEW_SECONDS,
+    now_ms: Optional[float] = None,
+) -> Tuple[int, Optional[Dict[str, Any]], str]:
+    """Check a webhook request; returns (HTTP status, event, reason). Never raises.
+
+    The MAC covers the exact bytes received: parsing and re-serialising the
+    JSON would change spacing and escapes and never match. The body is parsed
+    defensively (size, UTF-8, nesting depth), so garbage is a 4xx, not a 500.
+    """
+    if not isinstance(signature, str) or not signature.strip().lower().startswith("mac="):
+        return 401, None, "missing or malformed signature"
+    received = signature.strip()[4:].strip().lower()
+    try:
+        event = parse_json_object(raw_body or b"")
+    except InvalidInput as error:
+        return error.status, None, "body is not a JSON object"
+    timestamp = event.get("timestamp")
+    if isinstance(timestamp, bool) or not isinstance(timestamp, (str, int)):
+        return 401, None, "missing timestamp"
+    timestamp = str(timestamp)
+    try:
+        sent_ms = int(timestamp)
+    except ValueError:
+        return 401, None, "malformed timestamp"
+    now_ms = time.time() * 1000 if now_ms is None else now_ms
+    if abs(now_ms - sent_ms) > max_skew_seconds * 1000:
+        return 401, None, "stale timestamp"
+    expected = compute_mac(app_id, raw_body, timestamp, oa_secret_key)
+    try:
+        matches = hmac.compare_digest(expected.encode(), received.encode("ascii"))
+    except UnicodeEncodeError:
+        matches = False
+    if not matches:
+        return 401, None, "wrong signature"
+    return 200, event, "ok"
