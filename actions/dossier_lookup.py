@@ -18,8 +18,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from dichvucong import contract
 from dichvucong import settings as config
-from dichvucong.dossiers.texts import lookup_answer, update_notice
 from dichvucong.dossiers import (
     EXAMPLE_CODE,
     DossierRepository,
@@ -28,6 +28,7 @@ from dichvucong.dossiers import (
     find_code,
 )
 from dichvucong.dossiers.models import utcnow
+from dichvucong.dossiers.texts import lookup_answer, update_notice
 
 logger = logging.getLogger(__name__)
 
@@ -83,11 +84,25 @@ def _escaping(tracker: Tracker) -> bool:
 
 
 def _shared_phone(tracker: Tracker) -> Optional[str]:
-    # Channels put a phone number here only when the platform proved it is the
-    # sender's own (Telegram: a contact whose user_id is the sender's).
+    """A phone number the platform vouched for, or None.
+
+    Only the Telegram channel sets it, from a contact whose user id is the
+    sender's; metadata arriving any other way (a REST client, a forged
+    tracker) is not proof of anything.
+    """
+    if tracker.get_latest_input_channel() != contract.VERIFIED_PHONE_CHANNEL:
+        return None
+    if not tracker.sender_id.startswith(contract.VERIFIED_PHONE_CHANNEL + ":"):
+        return None
     metadata = tracker.latest_message.get("metadata") or {}
-    phone = metadata.get("verified_phone")
+    phone = metadata.get(contract.METADATA_VERIFIED_PHONE)
     return phone if isinstance(phone, str) and phone else None
+
+
+def _is_external(tracker: Tracker) -> bool:
+    """True for an intent sent through the authenticated Rasa API (trigger_intent)."""
+    metadata = tracker.latest_message.get("metadata") or {}
+    return metadata.get("is_external") is True
 
 
 class ValidateDossierStatusForm(FormValidationAction):
@@ -128,7 +143,9 @@ class ValidateDossierStatusForm(FormValidationAction):
         if tracker.get_slot("requested_slot") != FACTOR or _escaping(tracker):
             return {}
         phone = _shared_phone(tracker)
-        return {FACTOR: f"phone:{phone}" if phone else tracker.latest_message.get("text") or ""}
+        if phone:
+            return {FACTOR: contract.VERIFIED_PHONE_PREFIX + phone}
+        return {FACTOR: tracker.latest_message.get("text") or ""}
 
     async def validate_dossier_code(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -159,15 +176,18 @@ class ValidateDossierStatusForm(FormValidationAction):
     ) -> Dict[str, Any]:
         code = tracker.get_slot(CODE)
         repo = repository()
-        keys = _keys(tracker, code)
+        text = str(value or "")
+        vouched = text.startswith(contract.VERIFIED_PHONE_PREFIX)
+        # A platform-vouched phone cannot be guessed: a stranger's failed
+        # guesses on the code do not lock its owner out of that path.
+        keys = _keys(tracker, None if vouched else code)
         try:
             until = await call(repo.check_locked, keys)
             if until:
                 dispatcher.utter_message(response="utter_lookup_text", answer=locked_message(until))
                 return {FACTOR: None, LOCKED: True}
-            text = str(value or "")
-            if text.startswith("phone:"):
-                dossier = await call(repo.verify_phone, code, text[len("phone:"):])
+            if vouched:
+                dossier = await call(repo.verify_phone, code, text[len(contract.VERIFIED_PHONE_PREFIX):])
             else:
                 digits = re.sub(r"\D", "", text)
                 if len(digits) != 4:
@@ -271,7 +291,13 @@ class ActionUnsubscribeDossier(Action):
 
 
 class ActionNotifyDossierUpdate(Action):
-    """Runs on EXTERNAL_* intents sent by the notifier; composes the notice."""
+    """Runs on EXTERNAL_* intents sent by the notifier; composes the notice.
+
+    Two checks stand between a notice and a disclosure: the intent must have
+    come through the authenticated Rasa API (``trigger_intent`` marks it
+    external; a citizen's typed payload never is), and this conversation must
+    be an active subscriber of the dossier, i.e. it passed the second factor.
+    """
 
     def name(self) -> str:
         return "action_notify_dossier_update"
@@ -282,10 +308,19 @@ class ActionNotifyDossierUpdate(Action):
         entities = {e.get("entity"): e.get("value") for e in tracker.latest_message.get("entities") or []}
         code = entities.get("dossier_code")
         kind = entities.get("reminder") or "status"
-        repo = repository()
-        dossier = await call(repo.get, code) if code else None
-        if dossier is None:
+        if not _is_external(tracker) or not isinstance(code, str):
+            logger.warning("notice refused: not sent through the Rasa API")
             return []
+        repo = repository()
+        try:
+            subscribers = await call(repo.subscribers, code)
+        except Exception:
+            logger.warning("notice refused: unknown dossier")
+            return []
+        if not any(s.recipient_id == tracker.sender_id for s in subscribers):
+            logger.warning("notice refused: conversation is not a subscriber")
+            return []
+        dossier = await call(repo.get, code)
         history = await call(repo.history, code)
         dispatcher.utter_message(
             response="utter_dossier_status",

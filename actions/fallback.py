@@ -7,9 +7,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.procedures import mentioned_procedures
 from dichvucong.knowledge.answers import payload
 from dichvucong.knowledge.base import default_knowledge_base
-from actions.procedures import mentioned_procedures
 
 # What each intent means to a citizen, phrased as a choice on a button.
 CHOICES = {

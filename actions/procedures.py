@@ -7,6 +7,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.feedback import RATING_BUTTONS
 from dichvucong import settings as config
 from dichvucong.knowledge.answers import (
     TOPIC_BY_INTENT,
@@ -15,7 +16,6 @@ from dichvucong.knowledge.answers import (
     detect_variants,
     procedure_buttons,
 )
-from actions.feedback import RATING_BUTTONS
 from dichvucong.knowledge.base import default_knowledge_base
 
 

@@ -26,7 +26,6 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from dichvucong import settings as config
 from dichvucong.dossiers.csv_import import import_csv, parse_date
 from dichvucong.dossiers.models import STATUS_LABELS, VIETNAM_TZ, Dossier, StatusEvent, local_date
-from dichvucong.privacy import mask_name
 from dichvucong.dossiers.store import (
     DossierError,
     DossierRepository,
@@ -34,6 +33,7 @@ from dichvucong.dossiers.store import (
     migrate,
 )
 from dichvucong.knowledge.base import PROCEDURE_IDS
+from dichvucong.privacy import mask_name
 
 DEMO_CSV = config.PROJECT_ROOT / "data" / "demo" / "dossiers.csv"
 NOTIFY_MODULE = "dichvucong.dossiers.notify"
@@ -269,6 +269,13 @@ def cmd_history(args, repo: DossierRepository) -> int:
     return OK
 
 
+def cmd_unlock(args, repo: DossierRepository) -> int:
+    removed = repo.unlock(args.code)
+    _out(f"Đã mở khóa tra cứu hồ sơ {args.code}." if removed else
+         f"Hồ sơ {args.code} không bị khóa tra cứu.")
+    return OK
+
+
 def cmd_seed_demo(args, url: str) -> int:
     migrate(url)
     repo = DossierRepository.from_url(url)
@@ -406,6 +413,12 @@ def build_parser() -> argparse.ArgumentParser:
     hist = sub.add_parser("history", parents=[common, names], help="lịch sử trạng thái một hồ sơ")
     hist.add_argument("code", metavar="MÃ_HỒ_SƠ")
 
+    unlock = sub.add_parser(
+        "unlock", parents=[common],
+        help="mở khóa tra cứu một hồ sơ bị khóa do nhập sai nhiều lần (sau khi xác minh người dân)",
+    )
+    unlock.add_argument("code", metavar="MÃ_HỒ_SƠ")
+
     remind = sub.add_parser(
         "notify-reminders",
         parents=[common],
@@ -440,6 +453,7 @@ REPO_COMMANDS: Dict[str, Callable] = {
     "stalled": cmd_stalled,
     "history": cmd_history,
     "notify-reminders": cmd_notify_reminders,
+    "unlock": cmd_unlock,
 }
 URL_COMMANDS: Dict[str, Callable] = {"migrate": cmd_migrate, "seed-demo": cmd_seed_demo}
 

@@ -32,7 +32,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.cli import print_error_and_exit
 
 from dichvucong import contract, logsafety
-from dichvucong.dossiers.codes import find_code
+from dichvucong.codes import find_code
 from dichvucong.privacy import is_digits_message, mask_all_digits, redact
 
 LOOKUP_FORM = "dossier_status_form"

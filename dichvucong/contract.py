@@ -43,7 +43,7 @@ VERIFIED_PHONE_PREFIX = "phone:"
 RASA_DEFAULT_INTENTS = frozenset({"restart", "session_start", "back", "nlu_fallback"})
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def domain_intents(domain_dir: Path = DOMAIN_DIR) -> FrozenSet[str]:
     """Every intent declared in ``domain_dir``/*.yml."""
     intents = set()
@@ -54,7 +54,7 @@ def domain_intents(domain_dir: Path = DOMAIN_DIR) -> FrozenSet[str]:
     return frozenset(intents)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def citizen_intents(domain_dir: Path = DOMAIN_DIR) -> FrozenSet[str]:
     """Intents a citizen may send as a button payload: all but the system ones."""
     return frozenset(

@@ -42,7 +42,7 @@ BAD_TEXT = "Tin nhắn có ký tự không hợp lệ. Bạn vui lòng gõ lại
 # Platform ids (Telegram chat ids, Zalo user ids, web chat UUIDs) and REST
 # clients' ids all fit this; anything else (spaces, control characters,
 # surrogates, markup) is refused rather than stored.
-_SENDER = re.compile(r"[A-Za-z0-9_.:@-]{1,%d}" % MAX_SENDER_LENGTH)
+_SENDER = re.compile(rf"[A-Za-z0-9_.:@-]{{1,{MAX_SENDER_LENGTH}}}")
 # Zero-width and bidi controls hide text from staff reading a transcript.
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 _PAYLOAD = re.compile(r"^/+(?P<intent>[^{@\s]*)(?:@[0-9.]+)?(?P<entities>\{.*\})?\s*$", re.S)

@@ -14,7 +14,7 @@ import os
 import re
 import unicodedata
 
-from dichvucong.dossiers.codes import code_spans
+from dichvucong.codes import code_spans
 
 MASK = "•"
 DEMO_PEPPER = "local-demo-pepper-change-me"

@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p var logs
 : "${ACTION_PORT:=5055}" "${RASA_PORT:=5005}"
-export ACTION_PORT RASA_PORT
+# Sanic reads whole bodies before any handler: refuse huge ones outright.
+: "${SANIC_REQUEST_MAX_SIZE:=1048576}"
+export ACTION_PORT RASA_PORT SANIC_REQUEST_MAX_SIZE
 
 # Secrets, generated once into var/ unless the environment sets them:
 # RASA_API_TOKEN guards the Rasa HTTP API (the dossier notifier uses it),
@@ -37,11 +39,6 @@ for _ in $(seq 1 60); do
   sleep 1
 done
 
-if [ "${1:-}" = "shell" ]; then
-  .venv/bin/rasa shell --model models/current.tar.gz --endpoints endpoints.yml
-  exit 0
-fi
-
 .venv/bin/rasa run --model models/current.tar.gz --endpoints endpoints.yml \
   --credentials "${CREDENTIALS:-credentials.yml}" --port "$RASA_PORT" --interface "${RASA_INTERFACE:-127.0.0.1}" \
   --enable-api --auth-token "$RASA_API_TOKEN" >logs/rasa.log 2>&1 &
@@ -52,6 +49,11 @@ for _ in $(seq 1 180); do
   kill -0 "${pids[1]}" 2>/dev/null || { echo "Rasa server failed to start; see logs/rasa.log" >&2; tail -20 logs/rasa.log >&2; exit 1; }
   sleep 1
 done
+if [ "${1:-}" = "shell" ]; then
+  # The terminal is one more client of the running assistant (bot/terminal.py).
+  .venv/bin/python -m bot.terminal --url "http://127.0.0.1:$RASA_PORT"
+  exit 0
+fi
 echo
 echo "  Web chat:  http://127.0.0.1:$RASA_PORT/webhooks/webchat/"
 echo "  REST API:  http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook"

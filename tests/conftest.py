@@ -33,6 +33,9 @@ def make_tracker(
     entities: List[Dict[str, Any]] | None = None,
     slots: Dict[str, Any] | None = None,
     ranking: List[Dict[str, Any]] | None = None,
+    metadata: Dict[str, Any] | None = None,
+    sender_id: str | None = None,
+    input_channel: str | None = None,
 ) -> Tracker:
     state = copy.deepcopy(EMPTY_TRACKER)
     state["slots"].update(slots or {})
@@ -41,7 +44,12 @@ def make_tracker(
         "intent": {"name": intent, "confidence": 0.99} if intent else {},
         "entities": entities or [],
         "intent_ranking": ranking or [],
+        "metadata": metadata or {},
     }
+    if sender_id:
+        state["sender_id"] = sender_id
+    if input_channel:
+        state["events"] = [{"event": "user", "text": text, "input_channel": input_channel}]
     return Tracker.from_dict(state)
 
 

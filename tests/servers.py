@@ -83,6 +83,7 @@ class Assistant:
             RASA_URL=self.url,
             ACTION_SERVER_TOKEN=self.action_token,
             ASSISTANT_SECRET=self.secret,
+            SANIC_REQUEST_MAX_SIZE="1048576",
             ASSISTANT_TODAY=os.environ.get("ASSISTANT_TODAY", "2026-11-26"),
         )
         env.update(self.extra_env)

@@ -3,9 +3,9 @@ import pytest
 from rasa_sdk.events import SlotSet
 
 import actions.dossier_lookup as lookup
+from bot.dossier_cli import DEMO_CSV
 from dichvucong.dossiers import DossierRepository, migrate
 from dichvucong.dossiers.csv_import import import_csv
-from bot.dossier_cli import DEMO_CSV
 from tests.conftest import make_tracker
 
 SUPPLEMENT = "000.45.02.H58-261120-0012"  # id ...4567, phone 0356789103
@@ -115,13 +115,52 @@ async def test_subscribe_and_unsubscribe(repo, dispatcher, domain):
     assert repo.subscribers(SUPPLEMENT) == []
 
 
-async def test_notice_is_composed_from_the_store(repo, dispatcher, domain):
-    tracker = make_tracker(
+def notice_tracker(**kwargs):
+    return make_tracker(
         "EXTERNAL: EXTERNAL_dossier_reminder", "EXTERNAL_dossier_reminder",
         [{"entity": "dossier_code", "value": SUPPLEMENT}, {"entity": "reminder", "value": "stalled"}],
+        **kwargs,
     )
-    await lookup.ActionNotifyDossierUpdate().run(dispatcher, tracker, domain)
+
+
+async def test_notice_is_composed_from_the_store(repo, dispatcher, domain):
+    repo.subscribe(SUPPLEMENT, "webchat", "test-user")
+    await lookup.ActionNotifyDossierUpdate().run(
+        dispatcher, notice_tracker(metadata={"is_external": True}), domain
+    )
     [message] = dispatcher.messages
     assert message["response"] == "utter_dossier_status"
     assert "chưa có bước xử lý mới" in message["answer"]
     assert "OTP" in message["answer"]
+
+
+async def test_a_typed_system_payload_gets_no_notice(repo, dispatcher, domain):
+    # Even for a subscriber: only the Rasa API marks an intent as external.
+    repo.subscribe(SUPPLEMENT, "webchat", "test-user")
+    await lookup.ActionNotifyDossierUpdate().run(dispatcher, notice_tracker(), domain)
+    assert dispatcher.messages == []
+
+
+async def test_a_notice_reaches_subscribers_only(repo, dispatcher, domain):
+    await lookup.ActionNotifyDossierUpdate().run(
+        dispatcher, notice_tracker(metadata={"is_external": True}), domain
+    )
+    assert dispatcher.messages == []
+
+
+async def test_a_vouched_phone_counts_only_from_telegram(repo, dispatcher, domain):
+    form = lookup.ValidateDossierStatusForm()
+    forged = {"verified_phone": "+84356789103"}
+    for channel, sender in (("rest", "rest:telegram:1"), ("webchat", "webchat:1"),
+                            ("rest", "telegram:1")):
+        tracker = make_tracker("xin chào", "inform", slots={"requested_slot": "second_factor"},
+                               metadata=forged, sender_id=sender, input_channel=channel)
+        assert await form.extract_second_factor(dispatcher, tracker, domain) == {
+            "second_factor": "xin chào"
+        }
+    tracker = make_tracker("số điện thoại của tôi", "check_dossier_status",
+                           slots={"requested_slot": "second_factor"}, metadata=forged,
+                           sender_id="telegram:1", input_channel="telegram")
+    assert await form.extract_second_factor(dispatcher, tracker, domain) == {
+        "second_factor": "phone:+84356789103"
+    }

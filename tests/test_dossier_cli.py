@@ -10,8 +10,8 @@ import types
 
 import pytest
 
-from dichvucong import settings as config
 from bot import dossier_cli
+from dichvucong import settings as config
 from tests.test_dossier_repository import PG_URL, PostgresServer, postgres_server  # noqa: F401
 
 CODE = "000.00.15.H10-261120-0012"

@@ -22,7 +22,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy.engine import make_url
 
 from dichvucong import settings as config
-from dichvucong.dossiers.codes import (
+from dichvucong.codes import (
     EXAMPLE_CODE,
     code_date,
     find_code,
@@ -47,7 +47,7 @@ from dichvucong.dossiers.store import (
 PG_URL = os.environ.get(
     "DOSSIER_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 )
-TABLES = {"dossiers", "status_events", "subscriptions", "lookup_failures", "notifications"}
+TABLES = {"dossiers", "status_events", "subscriptions", "throttle_scopes", "notifications"}
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 11, 26, 3, 0, tzinfo=UTC)  # 10:00 in Vietnam
 TODAY = dt.date(2026, 11, 26)
@@ -515,6 +515,69 @@ def test_clear_failures(repo):
     repo.record_failure(keys, NOW)
     repo.clear_failures(keys)
     repo.record_failure(keys, NOW)
+    assert repo.check_locked(keys, NOW) is None
+
+
+def _fail_until_locked(repo, keys, now):
+    """Fail until ``keys`` lock; returns (failures it took, lock end)."""
+    for count in range(1, 50):
+        until = repo.record_failure(keys, now)
+        if until:
+            return count, until
+    raise AssertionError("never locked")
+
+
+def test_each_further_lock_of_a_code_lasts_twice_as_long(repo):
+    # A guesser who switches conversation after every streak still meets the code's lock.
+    first = [conversation_key("g-1"), code_key(CODE)]
+    assert _fail_until_locked(repo, first, NOW) == (3, NOW + dt.timedelta(minutes=15))
+    later = NOW + dt.timedelta(minutes=16)
+    second = [conversation_key("g-2"), code_key(CODE)]
+    # Two more failures reach the daily cap (5): locked until the day window ends.
+    assert _fail_until_locked(repo, second, later) == (2, NOW + dt.timedelta(days=1))
+
+
+def test_growing_locks_for_a_conversation(repo):
+    keys = [conversation_key("g-3")]
+    start = NOW
+    for minutes in (15, 30, 60):
+        count, until = _fail_until_locked(repo, keys, start)
+        assert count == 3 and until == start + dt.timedelta(minutes=minutes)
+        start = until + dt.timedelta(seconds=1)
+
+
+def test_a_code_takes_at_most_five_guesses_a_day_and_fifteen_a_month(repo):
+    code = [code_key(CODE)]
+    guesses, now, end = 0, NOW, NOW + dt.timedelta(days=30)
+    days_with_guesses = {}
+    while now < end:
+        if repo.check_locked(code, now) is None:
+            repo.record_failure(code, now)
+            guesses += 1
+            days_with_guesses[(now - NOW).days] = days_with_guesses.get((now - NOW).days, 0) + 1
+        now += dt.timedelta(minutes=7)
+    assert guesses == 15
+    assert max(days_with_guesses.values()) <= 5
+    # At 2 in 10,000 per guess (identity or phone last 4): at most 0.3% a month.
+    assert guesses * 2 / 10_000 <= 0.003
+
+
+def test_a_success_ends_the_streak_but_not_the_daily_cap(repo):
+    keys = [conversation_key("g-4"), code_key(CODE)]
+    for _ in range(2):
+        repo.record_failure(keys, NOW)
+    repo.clear_failures(keys)
+    repo.record_failure(keys, NOW)
+    repo.record_failure(keys, NOW)
+    assert repo.check_locked(keys, NOW) is None
+    # The fifth failure of the day locks the code whatever the streak.
+    assert repo.record_failure(keys, NOW) == NOW + dt.timedelta(days=1)
+
+
+def test_staff_can_unlock_a_code(repo):
+    keys = [code_key(CODE)]
+    _fail_until_locked(repo, keys, NOW)
+    assert repo.unlock(CODE) == 1
     assert repo.check_locked(keys, NOW) is None
 
 

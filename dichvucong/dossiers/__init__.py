@@ -1,6 +1,6 @@
 """Dossiers: national codes, the store (status history, subscriptions, lookups), CSV import, notices."""
 
-from dichvucong.dossiers.codes import EXAMPLE_CODE, find_code, is_valid_code, normalize_code
+from dichvucong.codes import EXAMPLE_CODE, find_code, is_valid_code, normalize_code
 from dichvucong.dossiers.models import (
     STATUS_LABELS,
     STATUSES,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, TextIO, Union
 
-from dichvucong.dossiers.codes import code_date, normalize_code
+from dichvucong.codes import code_date, normalize_code
 from dichvucong.dossiers.models import FINAL_STATUSES, VIETNAM_TZ, Status, utcnow
 from dichvucong.dossiers.store import (
     DossierError,

@@ -191,15 +191,27 @@ class Subscription(Base):
         return f"<Subscription {self.dossier_id} {self.channel}:{self.recipient_id}>"
 
 
-class LookupFailure(Base):
-    __tablename__ = "lookup_failures"
+class ThrottleScope(Base):
+    """Failed attempts against one key ("conv:<id>", "code:<code>", "login:<user>").
+
+    ``failures`` counts the current streak (reset by a lock or a success), ``locks``
+    how often the key was locked in the current month window (each lock lasts
+    twice the one before), and the day and month counters bound how many
+    guesses a key can take whatever the streaks (see ``dichvucong.throttle``).
+    """
+
+    __tablename__ = "throttle_scopes"
 
     id = Column(Integer, primary_key=True)
-    # "conv:<sender id>" or "code:<dossier code>".
     scope = Column(String(300), nullable=False, unique=True)
     failures = Column(Integer, nullable=False, default=0)
     window_started_at = Column(UTCDateTime(), nullable=False)
     locked_until = Column(UTCDateTime(), nullable=True)
+    locks = Column(Integer, nullable=False, default=0)
+    day_started_at = Column(UTCDateTime(), nullable=False)
+    day_failures = Column(Integer, nullable=False, default=0)
+    month_started_at = Column(UTCDateTime(), nullable=False)
+    month_failures = Column(Integer, nullable=False, default=0)
 
 
 class Notification(Base):

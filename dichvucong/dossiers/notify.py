@@ -31,7 +31,8 @@ def trigger(subscription: Subscription, intent: str, entities: dict) -> None:
     query = {"output_channel": subscription.channel}
     if config.RASA_API_TOKEN:
         query["token"] = config.RASA_API_TOKEN
-    conversation = urllib.parse.quote(subscription.recipient_id, safe="")
+    # ":" stays literal: Sanic does not unquote "%3A" in the conversation id.
+    conversation = urllib.parse.quote(subscription.recipient_id, safe=":")
     url = (
         f"{config.RASA_URL}/conversations/{conversation}/trigger_intent?"
         + urllib.parse.urlencode(query)

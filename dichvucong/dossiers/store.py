@@ -8,6 +8,7 @@ message is Vietnamese and can be shown to staff as is.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -15,13 +16,13 @@ import re
 from pathlib import Path
 from typing import Iterable, List, Sequence, Tuple, Union
 
-from sqlalchemy import create_engine, delete, event, func, inspect, select
+from sqlalchemy import create_engine, event, inspect, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dichvucong import settings as config
-from dichvucong.dossiers.codes import EXAMPLE_CODE, code_date, normalize_code
+from dichvucong.codes import EXAMPLE_CODE, code_date, normalize_code
 from dichvucong.dossiers.models import (
     FINAL_STATUSES,
     NOTIFICATION_KINDS,
@@ -31,7 +32,6 @@ from dichvucong.dossiers.models import (
     STATUSES,
     VIETNAM_TZ,
     Dossier,
-    LookupFailure,
     Notification,
     Status,
     StatusEvent,
@@ -39,13 +39,14 @@ from dichvucong.dossiers.models import (
     as_utc,
     utcnow,
 )
+from dichvucong.knowledge.base import PROCEDURE_IDS
 from dichvucong.privacy import (
     digest,
     digits_only,
     normalize_identity,
     normalize_phone,
 )
-from dichvucong.knowledge.base import PROCEDURE_IDS
+from dichvucong.throttle import CODE_POLICY, Policy, Throttle
 
 MIGRATIONS_DIR = config.PROJECT_ROOT / "migrations"
 ALEMBIC_INI = config.PROJECT_ROOT / "alembic.ini"
@@ -129,6 +130,9 @@ def _scope(prefix: str, value: str) -> str:
     return key
 
 
+CODE_PREFIX = "code:"
+
+
 def conversation_key(sender_id: str) -> str:
     return _scope("conv", sender_id)
 
@@ -153,13 +157,16 @@ class DossierRepository:
         self.engine = engine
         self._sessions = sessionmaker(bind=engine, future=True, expire_on_commit=False)
         self.pepper = config.DOSSIER_PEPPER if pepper is None else pepper
-        self.max_failures = max_failures or config.LOOKUP_MAX_FAILURES
-        self.lock_time = dt.timedelta(minutes=lock_minutes or config.LOOKUP_LOCK_MINUTES)
+        max_failures = max_failures or config.LOOKUP_MAX_FAILURES
+        lock_time = dt.timedelta(minutes=lock_minutes or config.LOOKUP_LOCK_MINUTES)
         # Failures are counted over a window as long as the lock itself unless
         # told otherwise: three wrong guesses spread over a day are not an attack.
-        self.window = dt.timedelta(
-            minutes=window_minutes or lock_minutes or config.LOOKUP_LOCK_MINUTES
+        window = dt.timedelta(minutes=window_minutes or lock_minutes or config.LOOKUP_LOCK_MINUTES)
+        self.conversation_policy = Policy(max_failures=max_failures, lock=lock_time, window=window)
+        self.code_policy = dataclasses.replace(
+            CODE_POLICY, max_failures=max_failures, lock=lock_time, window=window
         )
+        self.throttle = Throttle(self._sessions, self._policy)
 
     @classmethod
     def from_url(cls, url: str | None = None, **kwargs) -> DossierRepository:
@@ -452,62 +459,30 @@ class DossierRepository:
             ok |= hmac.compare_digest(computed, target or _DUMMY) and target is not None
         return ok
 
-    # --- lockout -------------------------------------------------------------
+    # --- lockout (dichvucong.throttle) ----------------------------------------
+
+    def _policy(self, key: str) -> Policy:
+        return self.code_policy if key.startswith(CODE_PREFIX) else self.conversation_policy
 
     def check_locked(
         self, keys: Iterable[str], now: dt.datetime | None = None
     ) -> dt.datetime | None:
         """The time until which any of ``keys`` is locked, or None if none is."""
-        now = as_utc(now) if now else utcnow()
-        keys = sorted(set(keys))
-        with self._sessions() as session:
-            until = session.execute(
-                select(func.max(LookupFailure.locked_until)).where(
-                    LookupFailure.scope.in_(keys), LookupFailure.locked_until > now
-                )
-            ).scalar()
-        return until
+        return self.throttle.locked_until(keys, now)
 
     def record_failure(
         self, keys: Iterable[str], now: dt.datetime | None = None
     ) -> dt.datetime | None:
         """Count one failed lookup against every key; returns the lock end if now locked."""
-        now = as_utc(now) if now else utcnow()
-        keys = sorted(set(keys))
-        for attempt in range(3):
-            try:
-                with self._sessions.begin() as session:
-                    for key in keys:
-                        self._count_failure(session, key, now)
-                break
-            except IntegrityError:
-                # Another worker created the same scope row first: count again on it.
-                if attempt == 2:
-                    raise
-        return self.check_locked(keys, now)
-
-    def _count_failure(self, session: Session, key: str, now: dt.datetime) -> None:
-        row = session.execute(
-            select(LookupFailure).where(LookupFailure.scope == key).with_for_update()
-        ).scalar_one_or_none()
-        if row is None:
-            row = LookupFailure(scope=key, failures=0, window_started_at=now)
-            session.add(row)
-        if row.locked_until is not None and row.locked_until > now:
-            return
-        lock_expired = row.locked_until is not None
-        if lock_expired or now - row.window_started_at >= self.window:
-            row.failures = 0
-            row.window_started_at = now
-            row.locked_until = None
-        row.failures += 1
-        if row.failures >= self.max_failures:
-            row.locked_until = now + self.lock_time
-        session.flush()
+        return self.throttle.fail(keys, now)
 
     def clear_failures(self, keys: Iterable[str]) -> None:
-        with self._sessions.begin() as session:
-            session.execute(delete(LookupFailure).where(LookupFailure.scope.in_(sorted(set(keys)))))
+        """A successful lookup: the streaks end (the daily and monthly caps still count)."""
+        self.throttle.succeed(keys)
+
+    def unlock(self, code: str) -> int:
+        """Staff lift a dossier code's lock (e.g. after a citizen's call)."""
+        return self.throttle.unlock([code_key(_require_code(code))])
 
     # --- subscriptions -------------------------------------------------------
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import List, Optional
 
-from dichvucong.knowledge.answers import date_vi
 from dichvucong.dossiers.models import RUNNING_STATUSES, Dossier, Status, StatusEvent, local_date
-from dichvucong.privacy import mask_name, redact
+from dichvucong.knowledge.answers import date_vi
 from dichvucong.knowledge.base import default_knowledge_base
+from dichvucong.privacy import mask_name, redact
 
 PORTAL = "https://dichvucong.gov.vn"
 NEXT_STEPS = {
