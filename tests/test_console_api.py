@@ -12,9 +12,9 @@ import yaml
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select, update
 
-from bot.console.app import create_app
 from bot.console.db import ConsoleSession, Database, ModelVersion
 from bot.console.settings import Settings
+from bot.console.web.app import create_app
 from tests.console_helpers import (
     DISABLED,
     IDENTITY,
@@ -619,7 +619,7 @@ async def test_analytics_figures_and_server_side_charts(client):
 
 
 async def test_static_files_are_local(client):
-    from bot.console.app import HERE
+    from bot.console.web.app import CONSOLE_DIR as HERE
 
     for path in ("/static/console.css", "/static/console.js"):
         response = await client.get(path)

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.console import charts, nludata, transcripts
-from bot.console.app import safe_next
+from bot.console import charts, listing, nludata, tracker_reader
+from bot.console.conversation import build
 from bot.console.settings import ROOT, Settings
+from bot.console.web.responses import safe_next
 from tests.console_helpers import (
     IDENTITY,
     PHONE,
@@ -22,7 +23,7 @@ from tests.console_helpers import (
 
 def _rows(conversation: Conversation, tmp_path: Path):
     path = write_tracker(tmp_path / "t.db", [conversation])
-    reader = transcripts.TrackerReader(None, path)
+    reader = tracker_reader.TrackerReader(None, path)
     try:
         return [row for rows in reader.scan() for row in rows]
     finally:
@@ -40,7 +41,7 @@ def test_digits_typed_after_the_bot_asked_for_them_are_masked_without_a_form(tmp
         .user("số cuối là 9876 nhé", "inform", 0.4)
         .bot("Cảm ơn.").listen()
         .user(f"gọi {PHONE} hoặc số cccd {IDENTITY}", "request_human", 0.9))
-    built = transcripts.build(_rows(conversation, tmp_path), 0.7)
+    built = build(_rows(conversation, tmp_path), 0.7)
     texts = [m.text for m in built.messages if m.kind == "user"]
     assert texts[1] == "số cuối là •••• nhé"
     assert built.user_messages[1].second_factor and not built.user_messages[1].reviewable
@@ -50,8 +51,8 @@ def test_digits_typed_after_the_bot_asked_for_them_are_masked_without_a_form(tmp
 
 def test_every_stored_event_is_read_through_a_tracker_url(tmp_path):
     path = write_tracker(tmp_path / "tracker.db", sample_conversations(today_vn()))
-    reader = transcripts.TrackerReader(f"sqlite:///{path}", None)
-    found, channels = transcripts.conversations(reader, transcripts.Filters(), 0.7)
+    reader = tracker_reader.TrackerReader(f"sqlite:///{path}", None)
+    found, channels = listing.conversations(reader, listing.Filters(), 0.7)
     reader.dispose()
     assert len(found) == 6 and channels == ["telegram", "webchat"]
 

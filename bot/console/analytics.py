@@ -7,12 +7,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Dict, List, Tuple
 
-from bot.console.transcripts import (
-    FALLBACK_INTENT,
-    RATING_INTENT,
-    TrackerReader,
-    all_messages,
-)
+from bot.console.conversation import FALLBACK_INTENT, RATING_INTENT
+from bot.console.listing import all_messages
+from bot.console.tracker_reader import TrackerReader
 
 
 @dataclass

@@ -151,7 +151,7 @@ def _train_compare(settings: Settings) -> int:
 
 
 def _export(settings: Settings) -> int:
-    from bot.console.nludata import DataError, export_reviewed
+    from bot.console.nlu_changes import DataError, export_reviewed
 
     db = _database(settings)
     try:
@@ -170,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings.from_env()
     command = args.command or "serve"
     if command == "serve":
-        from bot.console.app import run
+        from bot.console.web.app import run
 
         overrides = {}
         if getattr(args, "host", None):

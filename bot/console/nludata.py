@@ -1,35 +1,27 @@
-"""Training data files the console writes: reviewed examples and custom intents.
+"""Rasa's training data as the console reads and writes it: the shared file layer.
 
-The console never edits hand-written files. It owns exactly four generated
-files: ``data/nlu/reviewed.yml`` (approved annotations) and, for intents
-created in the console, ``domain/custom_intents.yml``,
-``data/nlu/custom_intents.yml`` and ``data/rules/custom_intents.yml``. Every
-write is checked with ``rasa data validate`` and undone if the check fails, so
-the data that ``make train`` reads is never left broken.
+Normal forms of examples (duplicates, held-out leakage), reading Rasa YAML
+(examples, domain names), writing generated files in one undoable
+``Transaction`` and checking them with ``rasa data validate``. The two changes
+the console makes with these, the export of reviewed examples and intents
+created in the console, are in ``bot.console.nlu_changes``.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import string
 import subprocess
 import threading
 import unicodedata
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Tuple
 
 import yaml
-from sqlalchemy import select
 
-from actions.dossiers.privacy import MASK
-from bot.console.db import Annotation, Database, now
 from bot.console.settings import ROOT, Settings
 from bot.text import fold
-
-audit = logging.getLogger("bot.console.audit")
 
 # One writer at a time for the generated files (export, new intent, training snapshot).
 DATA_LOCK = threading.Lock()
@@ -43,10 +35,6 @@ RESERVED_PREFIXES = ("EXTERNAL_", "nlu_", "rasa_", "session_start", "restart", "
 # "[text](entity)" and "{...}" are entity markup in Rasa examples.
 _MARKUP = re.compile(r"\[([^\]]*)\]\([^)]*\)|\[([^\]]*)\]\{[^}]*\}")
 _PUNCT = re.compile(rf"[{re.escape(string.punctuation)}“”‘’…–—]+")
-
-
-class DataError(ValueError):
-    """Refused change of the training data; the message is Vietnamese."""
 
 
 # --- normal forms ------------------------------------------------------------------
@@ -74,7 +62,7 @@ def heldout_key(text: str) -> str:
 # --- reading Rasa YAML ------------------------------------------------------------
 
 
-def _yaml(path: Path) -> dict:
+def read_yaml(path: Path) -> dict:
     try:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError):
@@ -92,7 +80,7 @@ def examples_in(paths: Iterable[Path]) -> List[Tuple[str, str]]:
     """(intent, plain text) of every example in Rasa NLU YAML files."""
     found = []
     for path in paths:
-        for item in _yaml(path).get("nlu") or []:
+        for item in read_yaml(path).get("nlu") or []:
             if not isinstance(item, dict) or "intent" not in item:
                 continue
             for line in str(item.get("examples") or "").splitlines():
@@ -107,7 +95,7 @@ def examples_in(paths: Iterable[Path]) -> List[Tuple[str, str]]:
 def domain_intents(domain_dir: Path) -> List[str]:
     names = set()
     for path in _yml_files(domain_dir):
-        for intent in _yaml(path).get("intents") or []:
+        for intent in read_yaml(path).get("intents") or []:
             names.add(next(iter(intent)) if isinstance(intent, dict) else str(intent))
     return sorted(names)
 
@@ -116,7 +104,7 @@ def domain_names(domain_dir: Path) -> set:
     """Intents, responses and actions: names a new intent must not collide with."""
     names = set(domain_intents(domain_dir))
     for path in _yml_files(domain_dir):
-        content = _yaml(path)
+        content = read_yaml(path)
         names |= set((content.get("responses") or {}).keys())
         names |= {str(a) if not isinstance(a, dict) else next(iter(a))
                   for a in content.get("actions") or []}
@@ -160,12 +148,12 @@ def render_nlu(by_intent: Dict[str, List[str]], what: str) -> str:
     return "".join(parts).rstrip("\n") + "\n"
 
 
-def _dump(content: dict, what: str) -> str:
+def dump_yaml(content: dict, what: str) -> str:
     body = yaml.safe_dump(content, allow_unicode=True, sort_keys=False, width=100)
     return HEADER.format(what=what) + body
 
 
-class _Transaction:
+class Transaction:
     """Writes files and puts the old contents back if anything fails."""
 
     def __init__(self) -> None:
@@ -207,233 +195,3 @@ def validate(settings: Settings) -> Tuple[bool, str]:
         return False, f"Không chạy được rasa data validate: {error}"
     output = (done.stdout + done.stderr)[-4000:]
     return done.returncode == 0, output
-
-
-# --- export of reviewed examples ---------------------------------------------------
-
-
-@dataclass
-class ExportReport:
-    exported: int = 0
-    by_intent: Dict[str, int] = field(default_factory=dict)
-    skipped: Dict[str, int] = field(default_factory=dict)
-    examples: List[Tuple[str, str]] = field(default_factory=list)
-    path: str = ""
-
-    SKIP_LABELS = {
-        "duplicate": "đã có trong dữ liệu huấn luyện",
-        "conflict": "đã có trong dữ liệu với ý định khác",
-        "heldout": "trùng câu của tập kiểm tra (tests/nlu)",
-        "personal": "chứa số cá nhân đã bị che",
-        "unknown_intent": "ý định chưa có trong domain",
-        "too_short": "quá ngắn",
-    }
-
-    def skip(self, reason: str) -> None:
-        self.skipped[reason] = self.skipped.get(reason, 0) + 1
-
-    def summary(self) -> str:
-        text = f"Đã xuất {self.exported} câu vào {self.path}."
-        if self.skipped:
-            reasons = "; ".join(
-                f"{n} câu {self.SKIP_LABELS.get(r, r)}" for r, n in sorted(self.skipped.items())
-            )
-            text += f" Bỏ qua: {reasons}."
-        return text
-
-    def as_dict(self) -> dict:
-        return {
-            "exported": self.exported,
-            "by_intent": self.by_intent,
-            "skipped": self.skipped,
-            "path": self.path,
-            "message": self.summary(),
-        }
-
-
-def export_reviewed(db: Database, settings: Settings) -> ExportReport:
-    """Rewrite reviewed.yml from every confirmed or corrected annotation."""
-    with DATA_LOCK:
-        with db.session() as session:
-            annotations = list(
-                session.scalars(
-                    select(Annotation)
-                    .where(Annotation.decision.in_(("confirmed", "corrected")))
-                    .order_by(Annotation.id)
-                )
-            )
-        target = settings.reviewed_file
-        existing = nlu_examples(settings, exclude=[target])
-        heldout = heldout_keys(settings)
-        known = set(reviewable_intents(settings))
-        report = ExportReport(path=str(_shown(target)))
-        chosen: Dict[str, Tuple[str, str]] = {}
-        # Settled: exported, or skipped for good (a duplicate stays a duplicate).
-        # Only a still-missing intent can change, so those stay pending.
-        settled_ids = []
-        for annotation in annotations:
-            text = clean_example(annotation.text)
-            key = same_key(text)
-            if annotation.intent not in known:
-                report.skip("unknown_intent")
-                continue
-            settled_ids.append(annotation.id)
-            if MASK in text:
-                report.skip("personal")
-            elif len(text) < 2 or text.startswith("/"):
-                report.skip("too_short")
-            elif heldout_key(text) in heldout:
-                report.skip("heldout")
-            elif key in existing:
-                report.skip("duplicate" if existing[key] == annotation.intent else "conflict")
-            elif key in chosen:
-                report.skip("duplicate" if chosen[key][0] == annotation.intent else "conflict")
-            else:
-                chosen[key] = (annotation.intent, text)
-        by_intent: Dict[str, List[str]] = {}
-        for intent, text in chosen.values():
-            by_intent.setdefault(intent, []).append(text)
-        for intent in by_intent:
-            by_intent[intent].sort(key=same_key)
-        transaction = _Transaction()
-        transaction.write(
-            target,
-            render_nlu(by_intent, "examples approved in the review inbox")
-            if by_intent else None,
-        )
-        ok, output = validate(settings)
-        if not ok:
-            transaction.rollback()
-            raise DataError(
-                "Dữ liệu xuất ra không qua được kiểm tra (rasa data validate); "
-                "tệp cũ đã được giữ nguyên.\n" + output[-1500:]
-            )
-        stamp = now()
-        with db.session() as session:
-            for annotation in session.scalars(
-                select(Annotation).where(Annotation.id.in_(settled_ids))
-            ):
-                annotation.exported_at = stamp
-        report.exported = len(chosen)
-        report.by_intent = {i: len(v) for i, v in sorted(by_intent.items())}
-        report.examples = [(i, t) for i, t in chosen.values()]
-        return report
-
-
-def _shown(path: Path) -> Path:
-    try:
-        return path.relative_to(ROOT)
-    except ValueError:
-        return path
-
-
-# --- intents created in the console --------------------------------------------------
-
-
-@dataclass
-class CustomIntent:
-    name: str
-    examples: List[str]
-    response: str
-
-
-def custom_intents(settings: Settings) -> List[CustomIntent]:
-    domain = _yaml(settings.custom_domain_file)
-    responses = domain.get("responses") or {}
-    examples: Dict[str, List[str]] = {}
-    for intent, text in examples_in([settings.custom_nlu_file]):
-        examples.setdefault(intent, []).append(text)
-    found = []
-    for name in domain.get("intents") or []:
-        texts = [r.get("text", "") for r in responses.get(f"utter_{name}") or []]
-        found.append(CustomIntent(str(name), examples.get(name, []), texts[0] if texts else ""))
-    return found
-
-
-def _write_custom(settings: Settings, intents: List[CustomIntent], transaction: _Transaction):
-    what = "intents created in the console"
-    domain = {
-        "version": "3.1",
-        "intents": [i.name for i in intents],
-        "responses": {f"utter_{i.name}": [{"text": i.response}] for i in intents},
-    }
-    rules = {
-        "version": "3.1",
-        "rules": [
-            {
-                "rule": f"answer {i.name} (created in the console)",
-                "steps": [{"intent": i.name}, {"action": f"utter_{i.name}"}],
-            }
-            for i in intents
-        ],
-    }
-    transaction.write(settings.custom_domain_file, _dump(domain, what))
-    transaction.write(settings.custom_rules_file, _dump(rules, what))
-    transaction.write(
-        settings.custom_nlu_file, render_nlu({i.name: i.examples for i in intents}, what)
-    )
-
-
-def parse_examples(raw: str) -> List[str]:
-    seen, result = set(), []
-    for line in (raw or "").splitlines():
-        text = clean_example(line)
-        if text and same_key(text) not in seen:
-            seen.add(same_key(text))
-            result.append(text)
-    return result
-
-
-def create_intent(
-    settings: Settings, name: str, examples_text: str, response: str, who: str
-) -> CustomIntent:
-    name = (name or "").strip()
-    if not INTENT_NAME.match(name) or name.startswith(RESERVED_PREFIXES):
-        raise DataError(
-            "Tên ý định gồm 3–49 ký tự: chữ thường không dấu, số và dấu gạch dưới, "
-            "bắt đầu bằng một chữ cái (ví dụ: hoi_gio_lam_viec)."
-        )
-    examples = parse_examples(examples_text)
-    response = unicodedata.normalize("NFC", (response or "").strip())
-    if len(examples) < 2:
-        raise DataError("Cần ít nhất 2 câu ví dụ khác nhau, mỗi câu một dòng.")
-    if not response:
-        raise DataError("Cần nhập câu trả lời của trợ lý.")
-    if len(response) > 2000:
-        raise DataError("Câu trả lời dài quá 2000 ký tự.")
-    if any(MASK in text for text in examples + [response]):
-        raise DataError("Câu ví dụ không được chứa số đã bị che (•).")
-    with DATA_LOCK:
-        if name in domain_names(settings.domain_dir) or f"utter_{name}" in domain_names(
-            settings.domain_dir
-        ):
-            raise DataError(f"Ý định {name} đã có trong domain.")
-        heldout = heldout_keys(settings)
-        leaked = [t for t in examples if heldout_key(t) in heldout]
-        if leaked:
-            raise DataError(
-                "Các câu sau trùng tập kiểm tra (tests/nlu), không được dùng để huấn luyện: "
-                + "; ".join(leaked[:5])
-            )
-        existing = nlu_examples(settings)
-        taken = [f"{t} ({existing[same_key(t)]})" for t in examples if same_key(t) in existing]
-        if taken:
-            raise DataError("Các câu sau đã có trong dữ liệu huấn luyện: " + "; ".join(taken[:5]))
-        intents = custom_intents(settings)
-        created = CustomIntent(name, examples, response)
-        transaction = _Transaction()
-        try:
-            _write_custom(settings, [*intents, created], transaction)
-        except OSError as error:
-            transaction.rollback()
-            raise DataError(f"Không ghi được tệp dữ liệu: {error}") from error
-        ok, output = validate(settings)
-        if not ok:
-            transaction.rollback()
-            raise DataError(
-                "Ý định mới không qua được kiểm tra (rasa data validate); không có gì thay đổi.\n"
-                + output[-1500:]
-            )
-    audit.info("intent %s created by %s with %d examples", name, who, len(examples))
-    return created
-

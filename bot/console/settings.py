@@ -18,6 +18,14 @@ from actions import config
 ROOT = config.PROJECT_ROOT
 
 
+def shown(path: Path) -> Path:
+    """A path as staff should read it: relative to the project when inside it."""
+    try:
+        return path.relative_to(ROOT)
+    except ValueError:
+        return path
+
+
 def _path(env: Mapping[str, str], name: str, default: Path) -> Path:
     value = env.get(name)
     path = Path(value) if value else default
