@@ -77,6 +77,7 @@ def _database(settings: Settings):
 
 def _users(args, settings: Settings) -> int:
     from bot.console.auth import Accounts, AuthError
+    from bot.console.clock import fmt_time
     from bot.console.db import ROLE_LABELS
 
     db = _database(settings)
@@ -92,7 +93,7 @@ def _users(args, settings: Settings) -> int:
                 print("Chưa có tài khoản nào.")
             for user in users:
                 state = "đang dùng" if user.active else "đã vô hiệu hóa"
-                last = user.last_login_at.strftime("%d/%m/%Y %H:%M") if user.last_login_at else "—"
+                last = fmt_time(user.last_login_at) or "—"
                 print(f"{user.username:<24} {ROLE_LABELS[user.role]:<18} {state:<16} "
                       f"đăng nhập gần nhất: {last}")
         elif args.users_command in ("disable", "enable"):
