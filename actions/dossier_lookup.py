@@ -19,7 +19,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from dichvucong import contract
-from dichvucong import settings as config
 from dichvucong.dossiers import (
     EXAMPLE_CODE,
     DossierRepository,
@@ -29,6 +28,7 @@ from dichvucong.dossiers import (
 )
 from dichvucong.dossiers.models import utcnow
 from dichvucong.dossiers.texts import lookup_answer, update_notice
+from dichvucong.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ UNAVAILABLE = (
 
 @lru_cache(maxsize=1)
 def repository() -> DossierRepository:
-    return DossierRepository.from_url(config.DATABASE_URL)
+    return DossierRepository.from_url(settings().dossiers.database_url)
 
 
 async def call(fn, *args):
@@ -60,7 +60,7 @@ def _minutes_left(until: dt.datetime) -> int:
 
 def locked_message(until: dt.datetime) -> str:
     return (
-        f"Bạn đã nhập sai thông tin {config.LOOKUP_MAX_FAILURES} lần. Để bảo vệ hồ sơ của "
+        f"Bạn đã nhập sai thông tin {settings().dossiers.lookup_max_failures} lần. Để bảo vệ hồ sơ của "
         f"người dân, chức năng tra cứu tạm khóa. Vui lòng thử lại sau khoảng "
         f"{_minutes_left(until)} phút, hoặc gõ \"gặp nhân viên\" để được hỗ trợ."
     )
@@ -235,7 +235,7 @@ class ActionDossierStatus(Action):
         latest = history[-1] if history else None
         dispatcher.utter_message(
             response="utter_dossier_status",
-            answer=lookup_answer(dossier, latest, config.today()),
+            answer=lookup_answer(dossier, latest, settings().today()),
             buttons=[
                 {"title": "Nhận thông báo khi hồ sơ thay đổi", "payload": "/subscribe_dossier"},
                 {"title": "Tra cứu hồ sơ khác", "payload": "/check_dossier_status"},
@@ -324,6 +324,6 @@ class ActionNotifyDossierUpdate(Action):
         history = await call(repo.history, code)
         dispatcher.utter_message(
             response="utter_dossier_status",
-            answer=update_notice(dossier, history[-1] if history else None, config.today(), kind),
+            answer=update_notice(dossier, history[-1] if history else None, settings().today(), kind),
         )
         return []

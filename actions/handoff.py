@@ -7,8 +7,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from dichvucong import settings as config
 from dichvucong.knowledge.base import default_knowledge_base
+from dichvucong.settings import settings
 
 
 class ActionHandoff(Action):
@@ -21,11 +21,12 @@ class ActionHandoff(Action):
         tracker: Tracker,
         domain: Dict[str, Any],
     ) -> List[EventType]:
+        support = settings().support
         lines = [
             "Bạn có thể liên hệ cán bộ hỗ trợ:",
-            f"• Tổng đài hỗ trợ Cổng Dịch vụ công quốc gia: {config.HOTLINE} (theo chân trang dichvucong.gov.vn)",
-            f"• Email: {config.SUPPORT_EMAIL}",
-            f"• Trực tiếp: {config.OFFICE_NAME}, {config.OFFICE_HOURS}.",
+            f"• Tổng đài hỗ trợ Cổng Dịch vụ công quốc gia: {support.hotline} (theo chân trang dichvucong.gov.vn)",
+            f"• Email: {support.email}",
+            f"• Trực tiếp: {support.office}, {support.office_hours}.",
         ]
         procedure = default_knowledge_base().get(tracker.get_slot("procedure"))
         if procedure:

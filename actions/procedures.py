@@ -8,7 +8,6 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.feedback import RATING_BUTTONS
-from dichvucong import settings as config
 from dichvucong.knowledge.answers import (
     TOPIC_BY_INTENT,
     TOPIC_QUESTIONS,
@@ -17,6 +16,7 @@ from dichvucong.knowledge.answers import (
     procedure_buttons,
 )
 from dichvucong.knowledge.base import default_knowledge_base
+from dichvucong.settings import settings
 
 
 def mentioned_procedures(tracker: Tracker) -> List[str]:
@@ -82,7 +82,7 @@ class ActionAnswerProcedure(Action):
             variants = [
                 v[len(prefix):] for v in tracker.get_slot("variants") or [] if v.startswith(prefix)
             ]
-        answer = compose(procedure, topic, variants, config.today())
+        answer = compose(procedure, topic, variants, settings().today())
         dispatcher.utter_message(
             response="utter_procedure_answer",
             answer=answer.text,

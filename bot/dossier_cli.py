@@ -23,7 +23,6 @@ from alembic.util import CommandError as AlembicError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
-from dichvucong import settings as config
 from dichvucong.dossiers.csv_import import import_csv, parse_date
 from dichvucong.dossiers.models import STATUS_LABELS, VIETNAM_TZ, Dossier, StatusEvent, local_date
 from dichvucong.dossiers.store import (
@@ -34,8 +33,9 @@ from dichvucong.dossiers.store import (
 )
 from dichvucong.knowledge.base import PROCEDURE_IDS
 from dichvucong.privacy import mask_name
+from dichvucong.settings import PROJECT_ROOT, settings
 
-DEMO_CSV = config.PROJECT_ROOT / "data" / "demo" / "dossiers.csv"
+DEMO_CSV = PROJECT_ROOT / "data" / "demo" / "dossiers.csv"
 NOTIFY_MODULE = "dichvucong.dossiers.notify"
 
 OK, PARTIAL, FAILED = 0, 1, 2
@@ -203,7 +203,7 @@ def cmd_list(args, repo: DossierRepository) -> int:
 
 
 def cmd_overdue(args, repo: DossierRepository) -> int:
-    today = args.today or config.today()
+    today = args.today or settings().today()
     dossiers = repo.overdue(today)
     if not dossiers:
         _out(f"Không có hồ sơ nào quá hạn tính đến ngày {fmt_date(today)}.")
@@ -230,8 +230,8 @@ def cmd_overdue(args, repo: DossierRepository) -> int:
 
 
 def cmd_stalled(args, repo: DossierRepository) -> int:
-    today = args.today or config.today()
-    days = args.days if args.days is not None else config.STALLED_AFTER_DAYS
+    today = args.today or settings().today()
+    days = args.days if args.days is not None else settings().dossiers.stalled_after_days
     dossiers = repo.stalled(today, days)
     if not dossiers:
         _out(f"Không có hồ sơ nào đứng yên từ {days} ngày trở lên.")
@@ -283,7 +283,7 @@ def cmd_seed_demo(args, url: str) -> int:
         report = import_csv(repo, DEMO_CSV)
     finally:
         repo.dispose()
-    _out(f"Dữ liệu mẫu từ {DEMO_CSV.relative_to(config.PROJECT_ROOT)}:")
+    _out(f"Dữ liệu mẫu từ {DEMO_CSV.relative_to(PROJECT_ROOT)}:")
     _out(report.summary())
     return OK if report.ok else PARTIAL
 
@@ -407,7 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     stall.add_argument("--today", type=_date_arg, help="tính đến ngày (mặc định: hôm nay)")
     stall.add_argument(
-        "--days", type=int, help=f"số ngày không đổi (mặc định: {config.STALLED_AFTER_DAYS})"
+        "--days", type=int, help=f"số ngày không đổi (mặc định: {settings().dossiers.stalled_after_days})"
     )
 
     hist = sub.add_parser("history", parents=[common, names], help="lịch sử trạng thái một hồ sơ")
@@ -426,7 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     remind.add_argument("--today", type=_date_arg, help="tính đến ngày (mặc định: hôm nay)")
     remind.add_argument(
-        "--days", type=int, help=f"số ngày không đổi (mặc định: {config.STALLED_AFTER_DAYS})"
+        "--days", type=int, help=f"số ngày không đổi (mặc định: {settings().dossiers.stalled_after_days})"
     )
 
     sub.add_parser(
@@ -459,7 +459,7 @@ URL_COMMANDS: Dict[str, Callable] = {"migrate": cmd_migrate, "seed-demo": cmd_se
 
 
 def run(args: argparse.Namespace) -> int:
-    url = getattr(args, "database_url", None) or config.DATABASE_URL
+    url = getattr(args, "database_url", None) or settings().dossiers.database_url
     if args.command in URL_COMMANDS:
         return URL_COMMANDS[args.command](args, url)
     repo = DossierRepository.from_url(url)
@@ -476,7 +476,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: List[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    url = getattr(args, "database_url", None) or config.DATABASE_URL
+    url = getattr(args, "database_url", None) or settings().dossiers.database_url
     try:
         return run(args)
     except (DossierError, CommandError) as error:

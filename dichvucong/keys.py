@@ -13,19 +13,17 @@ import hmac
 import logging
 import os
 import secrets
-from pathlib import Path
+
+from dichvucong.settings import VAR_DIR, read_secret
 
 logger = logging.getLogger(__name__)
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SECRET_FILE = PROJECT_ROOT / "var" / "assistant-secret"
+SECRET_FILE = VAR_DIR / "assistant-secret"
 
 
 @functools.lru_cache(maxsize=1)
 def assistant_secret() -> bytes:
-    value = os.environ.get("ASSISTANT_SECRET", "").strip()
-    if not value and SECRET_FILE.exists():
-        value = SECRET_FILE.read_text(encoding="utf-8").strip()
+    value = read_secret(os.environ, "ASSISTANT_SECRET", SECRET_FILE)
     if not value:
         logger.warning("no ASSISTANT_SECRET: using a per-process key (one replica only)")
         value = secrets.token_urlsafe(32)

@@ -10,24 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 import unicodedata
 
 from dichvucong.codes import code_spans
+from dichvucong.settings import settings
 
 MASK = "•"
-DEMO_PEPPER = "local-demo-pepper-change-me"
-
-
-def default_pepper() -> str:
-    """DOSSIER_PEPPER: set a long random value in production; the default suits demos."""
-    return os.environ.get("DOSSIER_PEPPER", DEMO_PEPPER)
 
 
 def digest(value: str, code: str, pepper: str | None = None) -> str:
     """HMAC-SHA256 of an already normalized ``value``, bound to one dossier ``code``."""
-    key = (default_pepper() if pepper is None else pepper).encode("utf-8")
+    key = (settings().dossiers.pepper if pepper is None else pepper).encode("utf-8")
     # The separator keeps ("AB", "C") and ("A", "BC") from colliding.
     message = f"{code}\x1f{value}".encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()

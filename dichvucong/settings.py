@@ -1,55 +1,120 @@
-"""Every setting the actions read from the environment, in one place."""
+"""Every setting of the assistant's processes, read from the environment once.
+
+Settings are a value, not module constants: each entry point (the action
+server, the CLIs, the console, the channels) builds one with
+:func:`settings` or :meth:`Settings.from_env`, and tests build their own from
+a dictionary. "Today" comes from here everywhere, so dated fees and due dates
+can be fixed in tests (``ASSISTANT_TODAY``).
+"""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 import os
 from pathlib import Path
+from typing import Mapping, Optional
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-PROCEDURES_DIR = Path(
-    os.environ.get("PROCEDURES_DIR", PROJECT_ROOT / "data" / "procedures")
-)
-
-# The national public-service portal's hotline and e-mail, as printed in its
-# footer (procedures_vi.md section 10). A province overrides them with its own
-# one-stop office contacts.
-HOTLINE = os.environ.get("SUPPORT_HOTLINE", "18001096")
-SUPPORT_EMAIL = os.environ.get("SUPPORT_EMAIL", "dichvucong@chinhphu.vn")
-OFFICE_NAME = os.environ.get(
-    "SUPPORT_OFFICE",
-    "Bộ phận Một cửa (Trung tâm Phục vụ hành chính công) của UBND xã/phường nơi bạn cư trú",
-)
-OFFICE_HOURS = os.environ.get(
-    "SUPPORT_OFFICE_HOURS", "giờ hành chính, thứ Hai đến thứ Sáu và sáng thứ Bảy"
-)
+VAR_DIR = PROJECT_ROOT / "var"
+API_TOKEN_FILE = VAR_DIR / "api-token"
+DEMO_PEPPER = "local-demo-pepper-change-me"
 
 
-def today() -> dt.date:
-    """Today's date, overridable so tests of dated fees are deterministic."""
-    fixed = os.environ.get("ASSISTANT_TODAY")
-    if fixed:
-        return dt.date.fromisoformat(fixed)
-    return dt.date.today()
+def env_path(env: Mapping[str, str], name: str, default: Path) -> Path:
+    value = env.get(name)
+    path = Path(value) if value else default
+    return path if path.is_absolute() else PROJECT_ROOT / path
 
 
-# Dossier database: an SQLite file by default, PostgreSQL (or any SQLAlchemy
-# URL) when DATABASE_URL says so, e.g. postgresql+psycopg2://user@host/db.
-DATABASE_URL = os.environ.get(
-    "DATABASE_URL", f"sqlite:///{PROJECT_ROOT / 'var' / 'dossiers.db'}"
-)
-# Server-side secret mixed into the digests of identity and phone numbers, so
-# a copied database alone does not reveal them. Set a long random value in
-# production; the default only suits local demos and tests.
-DOSSIER_PEPPER = os.environ.get("DOSSIER_PEPPER", "local-demo-pepper-change-me")
-LOOKUP_MAX_FAILURES = int(os.environ.get("LOOKUP_MAX_FAILURES", "3"))
-LOOKUP_LOCK_MINUTES = int(os.environ.get("LOOKUP_LOCK_MINUTES", "15"))
-STALLED_AFTER_DAYS = int(os.environ.get("STALLED_AFTER_DAYS", "7"))
-# Where the notifier reaches the Rasa server's HTTP API.
-RASA_URL = os.environ.get("RASA_URL", "http://127.0.0.1:5005")
-# Token the Rasa HTTP API requires (rasa run --auth-token); the notifier sends it.
-# `make run` generates one into var/api-token when none is set.
-_TOKEN_FILE = PROJECT_ROOT / "var" / "api-token"
-RASA_API_TOKEN = os.environ.get("RASA_API_TOKEN") or (
-    _TOKEN_FILE.read_text().strip() if _TOKEN_FILE.exists() else ""
-)
+def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = env.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def read_secret(env: Mapping[str, str], name: str, file: Path) -> str:
+    """``env[name]``, else the first line of ``file`` (what ``make run`` generates), else ""."""
+    value = (env.get(name) or "").strip()
+    if not value and file.exists():
+        value = file.read_text(encoding="utf-8").strip()
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class SupportSettings:
+    # The national public-service portal's hotline and e-mail, as printed in
+    # its footer. A province overrides them with its own one-stop office.
+    hotline: str = "18001096"
+    email: str = "dichvucong@chinhphu.vn"
+    office: str = (
+        "Bộ phận Một cửa (Trung tâm Phục vụ hành chính công) của UBND xã/phường nơi bạn cư trú"
+    )
+    office_hours: str = "giờ hành chính, thứ Hai đến thứ Sáu và sáng thứ Bảy"
+
+
+@dataclasses.dataclass(frozen=True)
+class DossierSettings:
+    # An SQLite file by default, PostgreSQL (any SQLAlchemy URL) by DATABASE_URL.
+    database_url: str = f"sqlite:///{VAR_DIR / 'dossiers.db'}"
+    # Server-side secret mixed into the digests of identity and phone numbers,
+    # so that a copied database alone does not reveal them.
+    pepper: str = DEMO_PEPPER
+    lookup_max_failures: int = 3
+    lookup_lock_minutes: int = 15
+    stalled_after_days: int = 7
+
+
+@dataclasses.dataclass(frozen=True)
+class RasaApiSettings:
+    """Where the notifier and the console reach the Rasa server's HTTP API."""
+
+    url: str = "http://127.0.0.1:5005"
+    # rasa run --auth-token; `make run` generates one into var/api-token.
+    token: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    procedures_dir: Path = PROJECT_ROOT / "data" / "procedures"
+    fixed_today: Optional[dt.date] = None
+    support: SupportSettings = SupportSettings()
+    dossiers: DossierSettings = DossierSettings()
+    rasa_api: RasaApiSettings = RasaApiSettings()
+
+    def today(self) -> dt.date:
+        return self.fixed_today or dt.date.today()
+
+    @classmethod
+    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> Settings:
+        env = os.environ if env is None else env
+        support, dossiers, api = SupportSettings(), DossierSettings(), RasaApiSettings()
+        today = env.get("ASSISTANT_TODAY")
+        return cls(
+            procedures_dir=env_path(env, "PROCEDURES_DIR", cls.procedures_dir),
+            fixed_today=dt.date.fromisoformat(today) if today else None,
+            support=SupportSettings(
+                hotline=env.get("SUPPORT_HOTLINE", support.hotline),
+                email=env.get("SUPPORT_EMAIL", support.email),
+                office=env.get("SUPPORT_OFFICE", support.office),
+                office_hours=env.get("SUPPORT_OFFICE_HOURS", support.office_hours),
+            ),
+            dossiers=DossierSettings(
+                database_url=env.get("DATABASE_URL") or dossiers.database_url,
+                pepper=env.get("DOSSIER_PEPPER") or dossiers.pepper,
+                lookup_max_failures=int(env.get("LOOKUP_MAX_FAILURES", dossiers.lookup_max_failures)),
+                lookup_lock_minutes=int(env.get("LOOKUP_LOCK_MINUTES", dossiers.lookup_lock_minutes)),
+                stalled_after_days=int(env.get("STALLED_AFTER_DAYS", dossiers.stalled_after_days)),
+            ),
+            rasa_api=RasaApiSettings(
+                url=(env.get("RASA_URL") or api.url).rstrip("/"),
+                token=read_secret(env, "RASA_API_TOKEN", API_TOKEN_FILE),
+            ),
+        )
+
+
+@functools.lru_cache(maxsize=1)
+def settings() -> Settings:
+    """This process's settings, read from the environment on first use."""
+    return Settings.from_env()

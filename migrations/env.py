@@ -7,9 +7,9 @@ from logging.config import fileConfig
 from alembic import context
 
 import bot.console.db  # noqa: F401  (console tables share the metadata)
-from dichvucong import settings
 from dichvucong.dossiers.models import Base
 from dichvucong.dossiers.store import make_engine
+from dichvucong.settings import settings
 
 config = context.config
 
@@ -25,7 +25,7 @@ def _url() -> str:
     return (
         context.get_x_argument(as_dictionary=True).get("url")
         or config.get_main_option("sqlalchemy.url")
-        or settings.DATABASE_URL
+        or settings().dossiers.database_url
     )
 
 

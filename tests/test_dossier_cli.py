@@ -11,7 +11,7 @@ import types
 import pytest
 
 from bot import dossier_cli
-from dichvucong import settings as config
+from dichvucong.settings import PROJECT_ROOT
 from tests.test_dossier_repository import PG_URL, PostgresServer, postgres_server  # noqa: F401
 
 CODE = "000.00.15.H10-261120-0012"
@@ -38,10 +38,10 @@ def run(capsys, *argv: str):
 
 
 def cli(*argv: str, env=None) -> subprocess.CompletedProcess:
-    environment = dict(os.environ, PYTHONPATH=str(config.PROJECT_ROOT), **(env or {}))
+    environment = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT), **(env or {}))
     return subprocess.run(
         [sys.executable, "-m", "bot.dossier_cli", *argv],
-        cwd=config.PROJECT_ROOT,
+        cwd=PROJECT_ROOT,
         env=environment,
         capture_output=True,
         text=True,

@@ -21,7 +21,6 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import make_url
 
-from dichvucong import settings as config
 from dichvucong.codes import (
     EXAMPLE_CODE,
     code_date,
@@ -43,6 +42,7 @@ from dichvucong.dossiers.store import (
     make_engine,
     migrate,
 )
+from dichvucong.settings import PROJECT_ROOT, settings
 
 PG_URL = os.environ.get(
     "DOSSIER_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
@@ -54,8 +54,8 @@ TODAY = dt.date(2026, 11, 26)
 CODE = "000.00.15.H10-261120-0012"
 ID_NUMBER = "001090012345"
 PHONE = "0912 345 601"
-DEMO_CSV = config.PROJECT_ROOT / "data" / "demo" / "dossiers.csv"
-DEMO_README = config.PROJECT_ROOT / "data" / "demo" / "README.md"
+DEMO_CSV = PROJECT_ROOT / "data" / "demo" / "dossiers.csv"
+DEMO_README = PROJECT_ROOT / "data" / "demo" / "README.md"
 
 
 # --- databases ---------------------------------------------------------------
@@ -211,7 +211,7 @@ def test_repository_reports_missing_schema(empty_url):
 
 
 def test_production_code_never_creates_tables_itself():
-    sources = Path(config.PROJECT_ROOT / "actions" / "dossiers").glob("*.py")
+    sources = Path(PROJECT_ROOT / "actions" / "dossiers").glob("*.py")
     assert not [p.name for p in sources if "create_all" in p.read_text(encoding="utf-8")]
 
 
@@ -808,7 +808,7 @@ def test_demo_data_matches_its_readme(repo):
         assert dossier.status_label == label.strip()
         assert repo.verify(code, phone_last4) is not None, code
     assert [d.procedure_id for d in repo.overdue(TODAY)] == ["thuong_tru"]
-    stalled = {d.procedure_id for d in repo.stalled(TODAY, config.STALLED_AFTER_DAYS)}
+    stalled = {d.procedure_id for d in repo.stalled(TODAY, settings().dossiers.stalled_after_days)}
     assert stalled == {"thuong_tru", "can_cuoc"}
     supplement = repo.list(status="needs_supplement")[0]
     assert len(repo.history(supplement.code)[-1].missing_items) == 2

@@ -13,9 +13,9 @@ import urllib.parse
 import urllib.request
 from typing import Optional
 
-from dichvucong import settings as config
 from dichvucong.dossiers.models import StatusEvent, Subscription
 from dichvucong.dossiers.store import DossierRepository
+from dichvucong.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -29,12 +29,13 @@ class NotificationError(RuntimeError):
 
 def trigger(subscription: Subscription, intent: str, entities: dict) -> None:
     query = {"output_channel": subscription.channel}
-    if config.RASA_API_TOKEN:
-        query["token"] = config.RASA_API_TOKEN
+    api = settings().rasa_api
+    if api.token:
+        query["token"] = api.token
     # ":" stays literal: Sanic does not unquote "%3A" in the conversation id.
     conversation = urllib.parse.quote(subscription.recipient_id, safe=":")
     url = (
-        f"{config.RASA_URL}/conversations/{conversation}/trigger_intent?"
+        f"{api.url}/conversations/{conversation}/trigger_intent?"
         + urllib.parse.urlencode(query)
     )
     body = json.dumps({"name": intent, "entities": entities}).encode()

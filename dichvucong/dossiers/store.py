@@ -21,7 +21,6 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from dichvucong import settings as config
 from dichvucong.codes import EXAMPLE_CODE, code_date, normalize_code
 from dichvucong.dossiers.models import (
     FINAL_STATUSES,
@@ -46,10 +45,11 @@ from dichvucong.privacy import (
     normalize_identity,
     normalize_phone,
 )
+from dichvucong.settings import PROJECT_ROOT, settings
 from dichvucong.throttle import CODE_POLICY, Policy, Throttle
 
-MIGRATIONS_DIR = config.PROJECT_ROOT / "migrations"
-ALEMBIC_INI = config.PROJECT_ROOT / "alembic.ini"
+MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
 
 Reminder = Tuple[Dossier, Subscription, str]
 DossierRef = Union[Dossier, int]
@@ -76,7 +76,7 @@ def fmt_date(value: dt.date) -> str:
 
 def make_engine(url: str | None = None) -> Engine:
     """An engine for ``url`` (DATABASE_URL by default); creates an SQLite file's folder."""
-    url = url or config.DATABASE_URL
+    url = url or settings().dossiers.database_url
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
@@ -101,7 +101,7 @@ def alembic_config(url: str | None = None):
     cfg = Config(str(ALEMBIC_INI)) if ALEMBIC_INI.exists() else Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     # ConfigParser interpolation would eat the "%" of percent-encoded passwords.
-    cfg.set_main_option("sqlalchemy.url", (url or config.DATABASE_URL).replace("%", "%%"))
+    cfg.set_main_option("sqlalchemy.url", (url or settings().dossiers.database_url).replace("%", "%%"))
     return cfg
 
 
@@ -156,12 +156,13 @@ class DossierRepository:
     ) -> None:
         self.engine = engine
         self._sessions = sessionmaker(bind=engine, future=True, expire_on_commit=False)
-        self.pepper = config.DOSSIER_PEPPER if pepper is None else pepper
-        max_failures = max_failures or config.LOOKUP_MAX_FAILURES
-        lock_time = dt.timedelta(minutes=lock_minutes or config.LOOKUP_LOCK_MINUTES)
+        defaults = settings().dossiers
+        self.pepper = defaults.pepper if pepper is None else pepper
+        max_failures = max_failures or defaults.lookup_max_failures
+        lock_time = dt.timedelta(minutes=lock_minutes or defaults.lookup_lock_minutes)
         # Failures are counted over a window as long as the lock itself unless
         # told otherwise: three wrong guesses spread over a day are not an attack.
-        window = dt.timedelta(minutes=window_minutes or lock_minutes or config.LOOKUP_LOCK_MINUTES)
+        window = dt.timedelta(minutes=window_minutes or lock_minutes or defaults.lookup_lock_minutes)
         self.conversation_policy = Policy(max_failures=max_failures, lock=lock_time, window=window)
         self.code_policy = dataclasses.replace(
             CODE_POLICY, max_failures=max_failures, lock=lock_time, window=window
@@ -394,7 +395,7 @@ class DossierRepository:
 
     def overdue(self, today: dt.date | None = None) -> List[Dossier]:
         """Dossiers past their due date while the office still works on them."""
-        today = today or config.today()
+        today = today or settings().today()
         query = (
             select(Dossier)
             .where(Dossier.status.in_(sorted(RUNNING_STATUSES)), Dossier.due_at < today)
@@ -585,7 +586,7 @@ class DossierRepository:
         dossier stalls again, it is due again. An overdue dossier is not also
         reported as stalled.
         """
-        today = today or config.today()
+        today = today or settings().today()
         overdue = self.overdue(today)
         overdue_ids = {dossier.id for dossier in overdue}
         stalled = [d for d in self.stalled(today, days) if d.id not in overdue_ids]
@@ -753,8 +754,8 @@ def _get_or_raise(session: Session, code: str, for_update: bool = False) -> Doss
 
 
 def _stalled_cutoff(today: dt.date | None, days: int | None) -> dt.datetime:
-    today = today or config.today()
-    days = config.STALLED_AFTER_DAYS if days is None else days
+    today = today or settings().today()
+    days = settings().dossiers.stalled_after_days if days is None else days
     # Unchanged since at least the Vietnamese calendar day ``today - days``.
     first_fresh_day = today - dt.timedelta(days=days - 1)
     return dt.datetime.combine(first_fresh_day, dt.time(), VIETNAM_TZ).astimezone(dt.timezone.utc)

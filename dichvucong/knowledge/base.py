@@ -15,7 +15,7 @@ from typing import Dict, List
 import yaml
 from pydantic import BaseModel, Field, ValidationError, root_validator, validator
 
-from dichvucong import settings as config
+from dichvucong.settings import settings
 
 # The procedure ids are a contract with the NLU data, the domain and the tests.
 PROCEDURE_IDS = (
@@ -240,4 +240,4 @@ def _load_cached(directory: str) -> KnowledgeBase:
 
 
 def default_knowledge_base() -> KnowledgeBase:
-    return _load_cached(str(config.PROCEDURES_DIR))
+    return _load_cached(str(settings().procedures_dir))
