@@ -24,6 +24,7 @@ import unicodedata
 from typing import Any, Dict, FrozenSet, Mapping, Optional
 
 from dichvucong import contract
+from dichvucong.knowledge.base import PROCEDURE_IDS
 
 MAX_TEXT_LENGTH = 2000
 MAX_SENDER_LENGTH = 128
@@ -162,7 +163,7 @@ def platform_id(channel: str, conversation: str) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _procedure_ids() -> FrozenSet[str]:
-    return frozenset(p.stem for p in (contract.PROJECT_ROOT / "data" / "procedures").glob("*.yml"))
+    return frozenset(PROCEDURE_IDS)
 
 
 def _allowed_value(entity: str, value: Any) -> bool:

@@ -114,3 +114,10 @@ def test_missing_procedure_files_are_reported(tmp_path, kb):
     _write(tmp_path, "ket_hon", _valid(kb))
     with pytest.raises(KnowledgeBaseError, match="missing procedure files: khai_sinh"):
         KnowledgeBase.load(tmp_path)
+
+
+def test_a_procedure_file_missing_from_the_index_is_reported(tmp_path, kb):
+    _write(tmp_path, "ket_hon", _valid(kb))
+    (tmp_path / "_index.yml").write_text("procedures: []\n", encoding="utf-8")
+    with pytest.raises(KnowledgeBaseError, match="add ket_hon to procedures"):
+        KnowledgeBase.load(tmp_path)

@@ -17,28 +17,32 @@ from pydantic import BaseModel, Field, ValidationError, root_validator, validato
 
 from dichvucong.settings import settings
 
-# The procedure ids are a contract with the NLU data, the domain and the tests.
-PROCEDURE_IDS = (
-    "khai_sinh",
-    "khai_tu",
-    "can_cuoc",
-    "dinh_danh_dien_tu",
-    "thuong_tru",
-    "tam_tru",
-    "thong_bao_luu_tru",
-    "ly_lich_tu_phap",
-    "ket_hon",
-    "xac_nhan_hon_nhan",
-    "doi_gplx",
-    "dang_ky_xe",
-)
+INDEX_FILE = "_index.yml"
 
-STATUSES = ("verified", "unverified", "conflicting")
-RELIABILITY = ("A", "B", "C")
+
+def read_index(directory: Path) -> tuple:
+    """The procedure ids listed in ``directory/_index.yml``, in menu order."""
+    path = directory / INDEX_FILE
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise KnowledgeBaseError(f"{path}: {exc}") from exc
+    ids = data.get("procedures")
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise KnowledgeBaseError(f"{path}: procedures: expected a list of ids")
+    return tuple(ids)
 
 
 class KnowledgeBaseError(ValueError):
     """A procedure file is missing, malformed or inconsistent."""
+
+
+# The procedure ids are a contract with the NLU data, the domain and the tests;
+# data/procedures/_index.yml is their one source.
+PROCEDURE_IDS = read_index(settings().procedures_dir)
+
+STATUSES = ("verified", "unverified", "conflicting")
+RELIABILITY = ("A", "B", "C")
 
 
 class _Strict(BaseModel):
@@ -208,22 +212,32 @@ def load_procedure(path: Path) -> Procedure:
 
 
 class KnowledgeBase:
-    def __init__(self, procedures: Dict[str, Procedure]):
+    def __init__(self, procedures: Dict[str, Procedure], order: tuple = ()):
         self.procedures = procedures
+        self.order = tuple(order) or tuple(procedures)
 
     @classmethod
     def load(cls, directory: Path) -> KnowledgeBase:
-        files = sorted(directory.glob("*.yml"))
+        files = sorted(p for p in directory.glob("*.yml") if not p.name.startswith("_"))
         procedures = {}
         for path in files:
             procedure = load_procedure(path)
             procedures[procedure.id] = procedure
-        missing = [pid for pid in PROCEDURE_IDS if pid not in procedures]
+        # A folder without its own index (a test's, a province's extra) is held
+        # to the project's list.
+        has_index = (directory / INDEX_FILE).exists()
+        listed = read_index(directory) if has_index else PROCEDURE_IDS
+        missing = [pid for pid in listed if pid not in procedures]
         if missing:
             raise KnowledgeBaseError(
                 f"{directory}: missing procedure files: {', '.join(missing)}"
             )
-        return cls(procedures)
+        unlisted = [pid for pid in procedures if pid not in listed]
+        if unlisted:
+            raise KnowledgeBaseError(
+                f"{directory / INDEX_FILE}: add {', '.join(unlisted)} to procedures"
+            )
+        return cls(procedures, listed)
 
     def get(self, procedure_id: str | None) -> Procedure | None:
         if not procedure_id:
@@ -231,7 +245,7 @@ class KnowledgeBase:
         return self.procedures.get(procedure_id)
 
     def __iter__(self):
-        return (self.procedures[pid] for pid in PROCEDURE_IDS)
+        return (self.procedures[pid] for pid in self.order)
 
 
 @cache
