@@ -34,16 +34,6 @@ logger = logging.getLogger(__name__)
 
 FORM = "dossier_status_form"
 CODE, FACTOR, LOCKED, VERIFIED = "dossier_code", "second_factor", "lookup_locked", "verified_dossier"
-NEUTRAL_FAILURE = (
-    "Mã hồ sơ hoặc 4 số cuối không khớp với dữ liệu của chúng tôi. "
-    "Bạn vui lòng kiểm tra lại mã hồ sơ trên giấy tiếp nhận và thử lại."
-)
-UNAVAILABLE = (
-    "Xin lỗi, hệ thống tra cứu hồ sơ đang tạm gián đoạn. Bạn vui lòng thử lại sau hoặc tra cứu "
-    "tại https://dichvucong.gov.vn/p/home/dvc-tra-cuu-ho-so.html."
-)
-
-
 @lru_cache(maxsize=1)
 def repository() -> DossierRepository:
     return DossierRepository.from_url(settings().dossiers.database_url)
@@ -58,12 +48,8 @@ def _minutes_left(until: dt.datetime) -> int:
     return max(1, int((until - utcnow()).total_seconds() // 60) + 1)
 
 
-def locked_message(until: dt.datetime) -> str:
-    return (
-        f"Bạn đã nhập sai thông tin {settings().dossiers.lookup_max_failures} lần. Để bảo vệ hồ sơ của "
-        f"người dân, chức năng tra cứu tạm khóa. Vui lòng thử lại sau khoảng "
-        f"{_minutes_left(until)} phút, hoặc gõ \"gặp nhân viên\" để được hỗ trợ."
-    )
+def say_locked(dispatcher: CollectingDispatcher, until: dt.datetime) -> None:
+    dispatcher.utter_message(response="utter_lookup_locked", minutes=_minutes_left(until))
 
 
 def _keys(tracker: Tracker, code: Optional[str]) -> List[str]:
@@ -154,20 +140,14 @@ class ValidateDossierStatusForm(FormValidationAction):
             until = await call(repository().check_locked, _keys(tracker, None))
         except Exception:
             logger.exception("dossier store unavailable")
-            dispatcher.utter_message(response="utter_lookup_text", answer=UNAVAILABLE)
+            dispatcher.utter_message(response="utter_lookup_unavailable")
             return {CODE: None, LOCKED: True}
         if until:
-            dispatcher.utter_message(response="utter_lookup_text", answer=locked_message(until))
+            say_locked(dispatcher, until)
             return {CODE: None, LOCKED: True}
         code = find_code(str(value or ""))
         if not code:
-            dispatcher.utter_message(
-                response="utter_lookup_text",
-                answer=(
-                    "Mã hồ sơ chưa đúng định dạng. Mã hồ sơ in trên giấy tiếp nhận có dạng "
-                    f"{EXAMPLE_CODE} (mã cơ quan - ngày nhận YYMMDD - số thứ tự)."
-                ),
-            )
+            dispatcher.utter_message(response="utter_lookup_bad_code", example=EXAMPLE_CODE)
             return {CODE: None}
         return {CODE: code}
 
@@ -184,30 +164,27 @@ class ValidateDossierStatusForm(FormValidationAction):
         try:
             until = await call(repo.check_locked, keys)
             if until:
-                dispatcher.utter_message(response="utter_lookup_text", answer=locked_message(until))
+                say_locked(dispatcher, until)
                 return {FACTOR: None, LOCKED: True}
             if vouched:
                 dossier = await call(repo.verify_phone, code, text[len(contract.VERIFIED_PHONE_PREFIX):])
             else:
                 digits = re.sub(r"\D", "", text)
                 if len(digits) != 4:
-                    dispatcher.utter_message(
-                        response="utter_lookup_text",
-                        answer="Vui lòng nhập đúng 4 chữ số cuối của số căn cước hoặc số điện thoại đã đăng ký, ví dụ: 1234.",
-                    )
+                    dispatcher.utter_message(response=contract.UTTER_ASK_SECOND_FACTOR_AGAIN)
                     return {FACTOR: None}
                 dossier = await call(repo.verify, code, digits)
             if dossier is None:
                 until = await call(repo.record_failure, keys)
                 if until:
-                    dispatcher.utter_message(response="utter_lookup_text", answer=locked_message(until))
+                    say_locked(dispatcher, until)
                     return {FACTOR: None, CODE: None, LOCKED: True}
-                dispatcher.utter_message(response="utter_lookup_text", answer=NEUTRAL_FAILURE)
+                dispatcher.utter_message(response="utter_lookup_failed")
                 return {FACTOR: None, CODE: None}
             await call(repo.clear_failures, keys)
         except Exception:
             logger.exception("dossier store unavailable")
-            dispatcher.utter_message(response="utter_lookup_text", answer=UNAVAILABLE)
+            dispatcher.utter_message(response="utter_lookup_unavailable")
             return {FACTOR: None, LOCKED: True}
         # The digits are not kept: the slot only records that the check passed.
         return {FACTOR: "verified", VERIFIED: dossier.code}
@@ -230,7 +207,7 @@ class ActionDossierStatus(Action):
             history = await call(repo.history, code)
         except Exception:
             logger.exception("dossier store unavailable")
-            dispatcher.utter_message(response="utter_lookup_text", answer=UNAVAILABLE)
+            dispatcher.utter_message(response="utter_lookup_unavailable")
             return reset
         latest = history[-1] if history else None
         dispatcher.utter_message(
@@ -253,22 +230,11 @@ class ActionSubscribeDossier(Action):
     ) -> List[EventType]:
         code = tracker.get_slot(VERIFIED)
         if not code:
-            dispatcher.utter_message(
-                response="utter_lookup_text",
-                answer="Bạn cần tra cứu hồ sơ (mã hồ sơ và 4 số cuối) trước khi đăng ký nhận thông báo.",
-                buttons=[{"title": "Tra cứu hồ sơ", "payload": "/check_dossier_status"}],
-            )
+            dispatcher.utter_message(response="utter_subscribe_needs_lookup")
             return []
         channel = tracker.get_latest_input_channel() or "webchat"
         await call(repository().subscribe, code, channel, tracker.sender_id)
-        dispatcher.utter_message(
-            response="utter_lookup_text",
-            answer=(
-                f"Đã đăng ký. Khi hồ sơ {code} thay đổi trạng thái, quá hạn hoặc lâu chưa được xử lý, "
-                "bạn sẽ nhận thông báo ngay tại đây. Gõ \"hủy theo dõi\" để ngừng. "
-                "Thông báo không bao giờ hỏi mật khẩu, mã OTP hay gửi đường link lạ."
-            ),
-        )
+        dispatcher.utter_message(response="utter_subscribed", code=code)
         return []
 
 
@@ -281,12 +247,9 @@ class ActionUnsubscribeDossier(Action):
     ) -> List[EventType]:
         channel = tracker.get_latest_input_channel() or "webchat"
         removed = await call(repository().unsubscribe, None, channel, tracker.sender_id)
-        text = (
-            "Đã hủy theo dõi. Bạn sẽ không nhận thông báo về hồ sơ nữa."
-            if removed
-            else "Bạn chưa đăng ký nhận thông báo cho hồ sơ nào."
+        dispatcher.utter_message(
+            response="utter_unsubscribed" if removed else "utter_not_subscribed"
         )
-        dispatcher.utter_message(response="utter_lookup_text", answer=text)
         return []
 
 

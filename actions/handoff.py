@@ -36,5 +36,5 @@ class ActionHandoff(Action):
         lines.append(
             "Lưu ý: cán bộ không bao giờ hỏi mật khẩu hay mã OTP của bạn qua tin nhắn."
         )
-        dispatcher.utter_message(response="utter_procedure_answer", answer="\n".join(lines))
+        dispatcher.utter_message(response="utter_handoff", answer="\n".join(lines))
         return []

@@ -22,6 +22,9 @@ SLOT_LOOKUP_LOCKED = "lookup_locked"
 SLOT_VERIFIED_DOSSIER = "verified_dossier"
 SLOT_REQUESTED = "requested_slot"
 UTTER_ASK_SECOND_FACTOR = "utter_ask_second_factor"
+UTTER_ASK_SECOND_FACTOR_AGAIN = "utter_ask_second_factor_again"
+# Bot messages after which the citizen's next message holds the digits.
+SECOND_FACTOR_PROMPTS = frozenset({UTTER_ASK_SECOND_FACTOR, UTTER_ASK_SECOND_FACTOR_AGAIN})
 
 # Intents only the notifier sends, through the authenticated Rasa API.
 SYSTEM_INTENT_PREFIX = "EXTERNAL_"

@@ -3,7 +3,7 @@ from rasa_sdk.events import SlotSet
 from actions.fallback import ActionClarify
 from actions.handoff import ActionHandoff
 from actions.procedures import ActionAnswerProcedure, ActionListServices
-from tests.conftest import make_tracker, procedure_entity
+from tests.support.trackers import make_tracker, procedure_entity
 
 
 async def test_answers_the_asked_topic_for_the_named_procedure(dispatcher, domain):

@@ -6,7 +6,7 @@ import actions.dossier_lookup as lookup
 from bot.dossier_cli import DEMO_CSV
 from dichvucong.dossiers import DossierRepository, migrate
 from dichvucong.dossiers.csv_import import import_csv
-from tests.conftest import make_tracker
+from tests.support.trackers import make_tracker, rendered, response_text
 
 SUPPLEMENT = "000.45.02.H58-261120-0012"  # id ...4567, phone 0356789103
 
@@ -27,7 +27,7 @@ def form_tracker(text, requested, **slots):
 
 
 def answers(dispatcher):
-    return "\n".join(m.get("answer") or m.get("text") or "" for m in dispatcher.messages)
+    return "\n".join(rendered(m) for m in dispatcher.messages)
 
 
 async def test_sloppy_code_is_normalised(repo, dispatcher, domain):
@@ -59,10 +59,10 @@ async def test_wrong_digits_get_a_neutral_reply_then_lock(repo, dispatcher, doma
     for _ in range(2):
         result = await form.validate_second_factor("0000", dispatcher, tracker, domain)
         assert result == {"second_factor": None, "dossier_code": None}
-    assert answers(dispatcher).count(lookup.NEUTRAL_FAILURE) == 2
+    assert answers(dispatcher).count(response_text("utter_lookup_failed")) == 2
     result = await form.validate_second_factor("0000", dispatcher, tracker, domain)
     assert result["lookup_locked"] is True
-    assert "tạm khóa" in dispatcher.messages[-1]["answer"]
+    assert "tạm khóa" in rendered(dispatcher.messages[-1])
 
 
 async def test_not_four_digits_is_not_counted_as_a_failure(repo, dispatcher, domain):

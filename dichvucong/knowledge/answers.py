@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Sequence
+from typing import Callable, Dict, Iterable, List, Sequence
 
 from dichvucong.knowledge.base import Fact, KnowledgeBase, Procedure
 from dichvucong.text import find_phrases
@@ -166,28 +166,26 @@ class _Composer:
         return lines
 
 
-def _body(c: _Composer, topic: str) -> List[str]:
+def _where(c: _Composer) -> List[str]:
+    lines = c.bullets(c.procedure.agency)
+    steps = c.numbered(c.procedure.in_person)
+    if steps:
+        lines += ["Nộp trực tiếp:"] + steps
+    return lines
+
+
+def _online(c: _Composer) -> List[str]:
+    online = c.procedure.online
+    if not online.available:
+        return ["Thủ tục này hiện chưa nộp trực tuyến được; bạn cần nộp trực tiếp."] + c.bullets(
+            c.procedure.agency
+        )
+    lines = ["Nộp qua: " + "; ".join(online.portals) + "."] if online.portals else []
+    return lines + c.numbered(online.steps)
+
+
+def _overview(c: _Composer) -> List[str]:
     p = c.procedure
-    if topic == "documents":
-        return c.bullets(p.documents)
-    if topic == "fee":
-        return c.bullets(p.fees)
-    if topic == "processing_time":
-        return c.bullets(p.processing_time)
-    if topic == "where":
-        lines = c.bullets(p.agency)
-        steps = c.numbered(p.in_person)
-        if steps:
-            lines += ["Nộp trực tiếp:"] + steps
-        return lines
-    if topic == "online":
-        if not p.online.available:
-            return ["Thủ tục này hiện chưa nộp trực tuyến được; bạn cần nộp trực tiếp."] + c.bullets(p.agency)
-        lines = []
-        if p.online.portals:
-            lines.append("Nộp qua: " + "; ".join(p.online.portals) + ".")
-        return lines + c.numbered(p.online.steps)
-    # overview
     lines = [p.summary]
     for label, facts in (
         ("Nơi giải quyết", p.agency),
@@ -201,6 +199,20 @@ def _body(c: _Composer, topic: str) -> List[str]:
         lines.append("• Nộp trực tuyến: " + "; ".join(p.online.portals) + ".")
     lines.append("• Căn cứ pháp lý: " + "; ".join(p.legal_basis[:3]) + ".")
     return lines
+
+
+# The body of an answer, per topic; anything else gets the overview.
+_BODIES: Dict[str, Callable[[_Composer], List[str]]] = {
+    "documents": lambda c: c.bullets(c.procedure.documents),
+    "fee": lambda c: c.bullets(c.procedure.fees),
+    "processing_time": lambda c: c.bullets(c.procedure.processing_time),
+    "where": _where,
+    "online": _online,
+}
+
+
+def _body(c: _Composer, topic: str) -> List[str]:
+    return _BODIES.get(topic, _overview)(c)
 
 
 def compose(

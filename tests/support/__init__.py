@@ -1,0 +1,1 @@
+"""Helpers the tests share: tracker builders, servers, fakes, browser."""
