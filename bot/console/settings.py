@@ -16,6 +16,9 @@ from typing import Mapping
 from actions import config
 
 ROOT = config.PROJECT_ROOT
+# The assistant's settings (read once from the environment): the console's defaults
+# for the database and the Rasa API are the assistant's own.
+_SHARED = config.settings()
 
 
 def shown(path: Path) -> Path:
@@ -43,7 +46,7 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
 class Settings:
     host: str = "127.0.0.1"
     port: int = 5080
-    database_url: str = config.DATABASE_URL
+    database_url: str = _SHARED.dossiers.database_url
     # The tracker store is read directly: an SQLAlchemy URL wins over the
     # SQLite path that endpoints.yml uses by default.
     tracker_url: str | None = None
@@ -65,8 +68,8 @@ class Settings:
     heldout_dir: Path = ROOT / "tests" / "nlu"
     models_dir: Path = ROOT / "models"
     rasa_bin: Path = Path(sys.executable).parent / "rasa"
-    rasa_url: str = config.RASA_URL
-    rasa_token: str = config.RASA_API_TOKEN
+    rasa_url: str = _SHARED.rasa_api.url
+    rasa_token: str = _SHARED.rasa_api.token
     auto_migrate: bool = True
 
     @classmethod
@@ -80,7 +83,7 @@ class Settings:
         return cls(
             host=env.get("CONSOLE_HOST", defaults.host),
             port=int(env.get("CONSOLE_PORT", defaults.port)),
-            database_url=env.get("DATABASE_URL") or config.DATABASE_URL,
+            database_url=env.get("DATABASE_URL") or _SHARED.dossiers.database_url,
             tracker_url=env.get("TRACKER_URL") or None,
             tracker_db=_path(env, "TRACKER_DB", defaults.tracker_db),
             low_confidence=float(env.get("CONSOLE_LOW_CONFIDENCE", defaults.low_confidence)),
@@ -102,7 +105,7 @@ class Settings:
             heldout_dir=_path(env, "CONSOLE_HELDOUT_DIR", defaults.heldout_dir),
             models_dir=_path(env, "CONSOLE_MODELS_DIR", defaults.models_dir),
             rasa_bin=_path(env, "CONSOLE_RASA_BIN", defaults.rasa_bin),
-            rasa_url=(env.get("RASA_URL") or config.RASA_URL).rstrip("/"),
+            rasa_url=(env.get("RASA_URL") or _SHARED.rasa_api.url).rstrip("/"),
             rasa_token=token,
             auto_migrate=_bool(env, "CONSOLE_AUTO_MIGRATE", True),
         )
