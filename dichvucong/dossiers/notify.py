@@ -6,21 +6,19 @@ subscribed from, so web chat, Telegram and Zalo all get the same text.
 """
 from __future__ import annotations
 
-import json
 import logging
-import urllib.error
-import urllib.parse
-import urllib.request
 from typing import Optional
 
+from dichvucong import contract
 from dichvucong.dossiers.models import StatusEvent, Subscription
 from dichvucong.dossiers.store import DossierRepository
+from dichvucong.rasa_api import RasaApi, RasaUnreachable
 from dichvucong.settings import settings
 
 logger = logging.getLogger(__name__)
 
-UPDATE_INTENT = "EXTERNAL_dossier_update"
-REMINDER_INTENT = "EXTERNAL_dossier_reminder"
+UPDATE_INTENT = contract.INTENT_DOSSIER_UPDATE
+REMINDER_INTENT = contract.INTENT_DOSSIER_REMINDER
 
 
 class NotificationError(RuntimeError):
@@ -28,25 +26,15 @@ class NotificationError(RuntimeError):
 
 
 def trigger(subscription: Subscription, intent: str, entities: dict) -> None:
-    query = {"output_channel": subscription.channel}
     api = settings().rasa_api
-    if api.token:
-        query["token"] = api.token
-    # ":" stays literal: Sanic does not unquote "%3A" in the conversation id.
-    conversation = urllib.parse.quote(subscription.recipient_id, safe=":")
-    url = (
-        f"{api.url}/conversations/{conversation}/trigger_intent?"
-        + urllib.parse.urlencode(query)
-    )
-    body = json.dumps({"name": intent, "entities": entities}).encode()
-    request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Content-Type": "application/json"}
-    )
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            response.read()
-    except (urllib.error.URLError, OSError) as error:
+        reply = RasaApi(api.url, api.token).trigger_intent(
+            subscription.recipient_id, intent, entities, output_channel=subscription.channel
+        )
+    except RasaUnreachable as error:
         raise NotificationError(f"không gửi được tới {subscription.channel}: {error}") from error
+    if not reply.ok:
+        raise NotificationError(f"không gửi được tới {subscription.channel}: mã {reply.status}")
 
 
 def notify_status_change(repo: DossierRepository, event: StatusEvent) -> int:

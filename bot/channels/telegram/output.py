@@ -113,21 +113,8 @@ class TelegramOutput(OutputChannel):
 
         try:
             return await retry(attempt, MAX_ATTEMPTS, self.backoff, cap=self.retry_wait_cap)
-        except Retryable as error:
-            logger.warning("telegram: %s given up after %d attempts: %s",
-                           method, error.attempts, error.reason)
-        except Forbidden as error:
-            logger.info("telegram: %s refused (%s); the user blocked the bot", method, error)
-        except ChatMigrated as error:
-            logger.warning("telegram: chat moved to %s; message dropped", error.new_chat_id)
-        except BadRequest as error:
-            logger.warning("telegram: %s rejected: %s", method, error)
-        except InvalidToken:
-            logger.error("telegram: the bot token was rejected; check TELEGRAM_BOT_TOKEN")
-        except TelegramError as error:
-            logger.warning("telegram: %s failed: %s", method, error)
-        except Exception:
-            logger.exception("telegram: unexpected error in %s", method)
+        except Exception as error:
+            _log_given_up(method, error)
         return None
 
     async def _send(self, chat_id: str, text: str, reply_markup: Any = None) -> bool:
@@ -187,3 +174,22 @@ class TelegramOutput(OutputChannel):
         else:
             # Raw JSON would mean nothing to a citizen.
             logger.warning("telegram: custom message without text not sent")
+
+
+def _log_given_up(method: str, error: Exception) -> None:
+    """Say why a Bot API call was given up; the first matching kind wins."""
+    if isinstance(error, Retryable):
+        logger.warning("telegram: %s given up after %d attempts: %s",
+                       method, error.attempts, error.reason)
+    elif isinstance(error, Forbidden):
+        logger.info("telegram: %s refused (%s); the user blocked the bot", method, error)
+    elif isinstance(error, ChatMigrated):
+        logger.warning("telegram: chat moved to %s; message dropped", error.new_chat_id)
+    elif isinstance(error, BadRequest):
+        logger.warning("telegram: %s rejected: %s", method, error)
+    elif isinstance(error, InvalidToken):
+        logger.error("telegram: the bot token was rejected; check TELEGRAM_BOT_TOKEN")
+    elif isinstance(error, TelegramError):
+        logger.warning("telegram: %s failed: %s", method, error)
+    else:
+        logger.error("telegram: unexpected error in %s", method, exc_info=error)
