@@ -107,8 +107,12 @@ def _mask_match(match: re.Match) -> str:
 
 
 def _mask_run(match: re.Match) -> str:
-    digits = digits_only(match.group(0))
-    return mask_digits(digits) if len(digits) >= _MIN_RUN_DIGITS else match.group(0)
+    # Unbroken runs were judged by the patterns above (a 10-digit Telegram chat
+    # id is no phone number); only grouped runs need this wider net.
+    run = match.group(0)
+    digits = digits_only(run)
+    grouped = len(digits) != len(run)
+    return mask_digits(digits) if grouped and len(digits) >= _MIN_RUN_DIGITS else run
 
 
 def _outside_codes(text: str, clean) -> str:
