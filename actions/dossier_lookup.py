@@ -26,9 +26,9 @@ from dichvucong.dossiers import (
     conversation_key,
     find_code,
 )
-from dichvucong.dossiers.models import utcnow
 from dichvucong.dossiers.texts import lookup_answer, update_notice
 from dichvucong.settings import settings
+from dichvucong.throttle import minutes_left
 
 logger = logging.getLogger(__name__)
 
@@ -44,12 +44,8 @@ async def call(fn, *args):
     return await asyncio.to_thread(fn, *args)
 
 
-def _minutes_left(until: dt.datetime) -> int:
-    return max(1, int((until - utcnow()).total_seconds() // 60) + 1)
-
-
 def say_locked(dispatcher: CollectingDispatcher, until: dt.datetime) -> None:
-    dispatcher.utter_message(response="utter_lookup_locked", minutes=_minutes_left(until))
+    dispatcher.utter_message(response="utter_lookup_locked", minutes=minutes_left(until))
 
 
 def _keys(tracker: Tracker, code: Optional[str]) -> List[str]:

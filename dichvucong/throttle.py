@@ -53,6 +53,12 @@ CODE_POLICY = Policy(per_day=5, per_month=15)
 PolicyFor = Callable[[str], Policy]
 
 
+def minutes_left(until: dt.datetime, now: Optional[dt.datetime] = None) -> int:
+    """Whole minutes, rounded up, until ``until``: what the citizen or staff member is told."""
+    now = as_utc(now) if now else utcnow()
+    return max(1, int((until - now).total_seconds() // 60) + 1)
+
+
 class Throttle:
     """Counts failures per key in the database (shared by every replica)."""
 

@@ -97,7 +97,7 @@ def test_migrate_creates_the_console_tables(tmp_path):
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'console.db'}")
     tables = set(sa.inspect(engine).get_table_names())
     engine.dispose()
-    assert {"console_users", "console_sessions", "console_login_attempts",
+    assert {"console_users", "console_sessions", "throttle_scopes",
             "console_annotations", "console_training_jobs", "console_model_versions",
             "dossiers"} <= tables
 

@@ -19,7 +19,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import delete, select
 
-from bot.console.db import ROLES, ConsoleSession, ConsoleUser, Database, LoginAttempt, now
+from bot.console.db import ROLES, ConsoleSession, ConsoleUser, Database, now
+from dichvucong.throttle import Policy, Throttle, minutes_left
 
 MIN_PASSWORD_LENGTH = 10
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -95,6 +96,7 @@ class Accounts:
         self.max_failures = max_failures
         self.max_failures_per_ip = max_failures_per_ip
         self.lock = dt.timedelta(minutes=lock_minutes)
+        self.throttle = Throttle(db._sessions, self._policy)
 
     # --- accounts ------------------------------------------------------------
 
@@ -142,26 +144,12 @@ class Accounts:
             user.password_hash = hash_password(password)
             session.execute(delete(ConsoleSession).where(ConsoleSession.user_id == user.id))
 
-    # --- throttling ----------------------------------------------------------
+    # --- throttling (dichvucong.throttle, shared with dossier lookups) --------
 
-    def _locked(self, session, key: str, at: dt.datetime) -> dt.datetime | None:
-        attempt = session.scalar(select(LoginAttempt).where(LoginAttempt.key == key))
-        if attempt and attempt.locked_until and attempt.locked_until > at:
-            return attempt.locked_until
-        return None
-
-    def _fail(self, session, key: str, limit: int, at: dt.datetime) -> None:
-        attempt = session.scalar(select(LoginAttempt).where(LoginAttempt.key == key))
-        if attempt is None:
-            attempt = LoginAttempt(key=key, failures=0, window_started_at=at)
-            session.add(attempt)
-        if attempt.window_started_at + self.lock < at:
-            attempt.failures = 0
-            attempt.window_started_at = at
-            attempt.locked_until = None
-        attempt.failures += 1
-        if attempt.failures >= limit:
-            attempt.locked_until = at + self.lock
+    def _policy(self, key: str) -> Policy:
+        limit = self.max_failures_per_ip if key.startswith("ip:") else self.max_failures
+        # A fixed lock: staff locked out call the administrator, who can reset them.
+        return Policy(max_failures=limit, lock=self.lock, window=self.lock, max_lock=self.lock)
 
     @staticmethod
     def _keys(username: str, address: str | None):
@@ -175,14 +163,13 @@ class Accounts:
         """Check the password and open a session; returns (cookie token, Authenticated)."""
         at = now()
         user_key, ip_key = self._keys(username, address)
+        until = self.throttle.locked_until((user_key, ip_key), at)
+        if until:
+            raise LoginThrottled(
+                f"Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {minutes_left(until, at)} phút."
+            )
+        failed = False
         with self.db.session() as session:
-            for key in (user_key, ip_key):
-                until = self._locked(session, key, at)
-                if until:
-                    minutes = max(1, int((until - at).total_seconds() // 60) + 1)
-                    raise LoginThrottled(
-                        f"Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {minutes} phút."
-                    )
             name = (username or "").strip().lower()
             user = session.scalar(select(ConsoleUser).where(ConsoleUser.username == name))
             try:
@@ -191,15 +178,13 @@ class Accounts:
             except (VerifyMismatchError, VerificationError, InvalidHashError):
                 valid = False
             if not valid:
-                self._fail(session, user_key, self.max_failures, at)
-                self._fail(session, ip_key, self.max_failures_per_ip, at)
+                failed = True
                 error = AuthError("Sai tên đăng nhập hoặc mật khẩu.")
             elif not user.active:
                 # Said only to someone who knows the password.
                 error = AuthError("Tài khoản này đã bị vô hiệu hóa. Liên hệ quản trị viên.")
             else:
                 error = None
-                session.execute(delete(LoginAttempt).where(LoginAttempt.key == user_key))
                 if _hasher.check_needs_rehash(user.password_hash):
                     user.password_hash = hash_password(password)
                 user.last_login_at = at
@@ -220,6 +205,10 @@ class Accounts:
                 auth = Authenticated(
                     user.id, user.username, user.role, record.csrf_token, record.id, []
                 )
+        if failed:
+            self.throttle.fail((user_key, ip_key), at)
+        elif error is None:
+            self.throttle.unlock((user_key,))
         if error:
             raise error
         return token, auth

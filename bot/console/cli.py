@@ -192,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "export":
         return _export(settings)
     if command == "migrate":
-        from actions.dossiers.repository import migrate
+        from dichvucong.dossiers.store import migrate
 
         migrate(settings.database_url)
         print("Đã tạo hoặc nâng cấp các bảng của bảng điều khiển.")

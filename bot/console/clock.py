@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Tuple
 
-from actions.dossiers.models import VIETNAM_TZ
+from dichvucong.dossiers.models import VIETNAM_TZ
 
 EARLIEST = dt.datetime.min.replace(tzinfo=VIETNAM_TZ)
 

@@ -1,7 +1,7 @@
 """Conversations built from tracker rows: messages, NLU results, review flags, masking.
 
 Everything leaving this module is masked: identity and phone numbers through
-``actions.dossiers.privacy.redact``, and every digit of a message typed while
+``dichvucong.privacy.redact``, and every digit of a message typed while
 the bot was asking for the "4 chữ số cuối" (second factor of the dossier
 lookup). The raw texts never reach templates, the API or the console database.
 The rows come from ``bot.console.tracker_reader``; ``bot.console.listing`` picks
@@ -15,18 +15,20 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
-from actions.dossiers.privacy import MASK, redact
 from bot.console import clock
 from bot.console.tracker_reader import FALLBACK_ACTIONS, HANDOFF_ACTIONS, Row
-from bot.text import fold
+from dichvucong import contract
+from dichvucong.privacy import MASK, redact
+from dichvucong.text import fold
 
 FALLBACK_INTENT = "nlu_fallback"
 HANDOFF_INTENT = "request_human"
 RATING_INTENT = "rate_answer"
-SECOND_FACTOR_SLOT = "second_factor"
-SECOND_FACTOR_UTTERANCE = "utter_ask_second_factor"
+SECOND_FACTOR_SLOT = contract.SLOT_SECOND_FACTOR
 # Folded form of the question that asks for the last digits, whatever form
 # or channel asked it.
+# Conversations stored before the retry prompt had its own response name
+# (utter_ask_second_factor_again) are recognised by its wording.
 _ASKS_DIGITS = re.compile(r"\b4 chu so cuoi\b")
 _DIGIT = re.compile(r"\d")
 
@@ -200,7 +202,7 @@ def _on_bot(state: _State, row: Row) -> None:
     buttons = [b for b in (row.data.get("data") or {}).get("buttons") or [] if b]
     state.last_buttons = {str(b.get("payload")): str(b.get("title") or "") for b in buttons}
     state.asked_digits = (
-        metadata.get("utter_action") == SECOND_FACTOR_UTTERANCE
+        metadata.get("utter_action") in contract.SECOND_FACTOR_PROMPTS
         or bool(_ASKS_DIGITS.search(fold(text)))
     )
     state.messages.append(

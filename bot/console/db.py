@@ -27,8 +27,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, relationship, sessionmaker
 
-from actions.dossiers.models import Base, UTCDateTime, utcnow
-from actions.dossiers.repository import make_engine, migrate
+from dichvucong.dossiers.models import Base, UTCDateTime, utcnow
+from dichvucong.dossiers.store import make_engine, migrate
 
 ROLES = ("reviewer", "trainer")
 ROLE_LABELS = {"reviewer": "Người duyệt", "trainer": "Người huấn luyện"}
@@ -94,17 +94,6 @@ class ConsoleSession(Base):
     flash = Column(JSON, nullable=True)
 
     user = relationship(ConsoleUser, lazy="joined", innerjoin=True)
-
-
-class LoginAttempt(Base):
-    __tablename__ = "console_login_attempts"
-
-    id = Column(Integer, primary_key=True)
-    # "user:<name>" or "ip:<address>".
-    key = Column(String(200), nullable=False, unique=True)
-    failures = Column(Integer, nullable=False, default=0)
-    window_started_at = Column(UTCDateTime(), nullable=False)
-    locked_until = Column(UTCDateTime(), nullable=True)
 
 
 class Annotation(Base):

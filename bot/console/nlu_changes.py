@@ -18,7 +18,6 @@ from typing import Dict, List, Tuple
 
 from sqlalchemy import select
 
-from actions.dossiers.privacy import MASK
 from bot.console.db import Annotation, Database, now
 from bot.console.nludata import (
     DATA_LOCK,
@@ -39,6 +38,7 @@ from bot.console.nludata import (
     validate,
 )
 from bot.console.settings import Settings, shown
+from dichvucong.privacy import MASK
 
 audit = logging.getLogger("bot.console.audit")
 

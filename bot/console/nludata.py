@@ -21,7 +21,7 @@ from typing import Dict, Iterable, List, Tuple
 import yaml
 
 from bot.console.settings import ROOT, Settings
-from bot.text import fold
+from dichvucong.text import fold
 
 # One writer at a time for the generated files (export, new intent, training snapshot).
 DATA_LOCK = threading.Lock()

@@ -14,12 +14,12 @@ from typing import Dict, List, Optional, Tuple
 
 from sqlalchemy import func, select
 
-from actions.knowledge_base import PROCEDURE_IDS
 from bot.console.conversation import FALLBACK_INTENT, Message, build
 from bot.console.db import DECISIONS, Annotation, Database, now
 from bot.console.listing import all_messages
 from bot.console.nludata import INTENT_NAME
 from bot.console.tracker_reader import TrackerReader
+from dichvucong.knowledge.base import PROCEDURE_IDS
 
 audit = logging.getLogger("bot.console.audit")
 

@@ -13,12 +13,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping
 
-from actions import config
+from dichvucong.settings import API_TOKEN_FILE, PROJECT_ROOT, env_bool, env_path, read_secret
+from dichvucong.settings import settings as assistant_settings
 
-ROOT = config.PROJECT_ROOT
+ROOT = PROJECT_ROOT
 # The assistant's settings (read once from the environment): the console's defaults
 # for the database and the Rasa API are the assistant's own.
-_SHARED = config.settings()
+_SHARED = assistant_settings()
 
 
 def shown(path: Path) -> Path:
@@ -27,19 +28,6 @@ def shown(path: Path) -> Path:
         return path.relative_to(ROOT)
     except ValueError:
         return path
-
-
-def _path(env: Mapping[str, str], name: str, default: Path) -> Path:
-    value = env.get(name)
-    path = Path(value) if value else default
-    return path if path.is_absolute() else ROOT / path
-
-
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    value = env.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in ("1", "true", "yes", "on")
 
 
 @dataclass(frozen=True)
@@ -75,39 +63,36 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        token_file = ROOT / "var" / "api-token"
-        token = env.get("RASA_API_TOKEN") or (
-            token_file.read_text().strip() if token_file.exists() else ""
-        )
+        token = read_secret(env, "RASA_API_TOKEN", API_TOKEN_FILE)
         defaults = cls()
         return cls(
             host=env.get("CONSOLE_HOST", defaults.host),
             port=int(env.get("CONSOLE_PORT", defaults.port)),
             database_url=env.get("DATABASE_URL") or _SHARED.dossiers.database_url,
             tracker_url=env.get("TRACKER_URL") or None,
-            tracker_db=_path(env, "TRACKER_DB", defaults.tracker_db),
+            tracker_db=env_path(env, "TRACKER_DB", defaults.tracker_db),
             low_confidence=float(env.get("CONSOLE_LOW_CONFIDENCE", defaults.low_confidence)),
             session_hours=float(env.get("CONSOLE_SESSION_HOURS", defaults.session_hours)),
             session_idle_minutes=float(
                 env.get("CONSOLE_SESSION_IDLE_MINUTES", defaults.session_idle_minutes)
             ),
-            secure_cookie=_bool(env, "CONSOLE_SECURE_COOKIE", defaults.secure_cookie),
+            secure_cookie=env_bool(env, "CONSOLE_SECURE_COOKIE", defaults.secure_cookie),
             login_max_failures=int(
                 env.get("CONSOLE_LOGIN_MAX_FAILURES", defaults.login_max_failures)
             ),
             login_lock_minutes=int(
                 env.get("CONSOLE_LOGIN_LOCK_MINUTES", defaults.login_lock_minutes)
             ),
-            train_config=_path(env, "CONSOLE_TRAIN_CONFIG", defaults.train_config),
-            domain_dir=_path(env, "CONSOLE_DOMAIN_DIR", defaults.domain_dir),
-            nlu_dir=_path(env, "CONSOLE_NLU_DIR", defaults.nlu_dir),
-            rules_dir=_path(env, "CONSOLE_RULES_DIR", defaults.rules_dir),
-            heldout_dir=_path(env, "CONSOLE_HELDOUT_DIR", defaults.heldout_dir),
-            models_dir=_path(env, "CONSOLE_MODELS_DIR", defaults.models_dir),
-            rasa_bin=_path(env, "CONSOLE_RASA_BIN", defaults.rasa_bin),
+            train_config=env_path(env, "CONSOLE_TRAIN_CONFIG", defaults.train_config),
+            domain_dir=env_path(env, "CONSOLE_DOMAIN_DIR", defaults.domain_dir),
+            nlu_dir=env_path(env, "CONSOLE_NLU_DIR", defaults.nlu_dir),
+            rules_dir=env_path(env, "CONSOLE_RULES_DIR", defaults.rules_dir),
+            heldout_dir=env_path(env, "CONSOLE_HELDOUT_DIR", defaults.heldout_dir),
+            models_dir=env_path(env, "CONSOLE_MODELS_DIR", defaults.models_dir),
+            rasa_bin=env_path(env, "CONSOLE_RASA_BIN", defaults.rasa_bin),
             rasa_url=(env.get("RASA_URL") or _SHARED.rasa_api.url).rstrip("/"),
             rasa_token=token,
-            auto_migrate=_bool(env, "CONSOLE_AUTO_MIGRATE", True),
+            auto_migrate=env_bool(env, "CONSOLE_AUTO_MIGRATE", True),
         )
 
     def with_(self, **changes) -> Settings:

@@ -1,4 +1,4 @@
-"""One throttle table with growing locks and daily/monthly caps; namespaced subscribers.
+"""One throttle table (lookups and console logins), growing locks, caps; namespaced subscribers.
 
 Revision ID: 0003
 Revises: 0002
@@ -41,6 +41,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("scope", name=op.f("uq_throttle_scopes_scope")),
     )
     op.drop_table("lookup_failures")
+    # The console's login throttle now uses throttle_scopes too ("user:", "ip:").
+    op.drop_table("console_login_attempts")
     op.execute(
         "UPDATE subscriptions SET recipient_id = channel || ':' || recipient_id "
         "WHERE recipient_id NOT LIKE channel || ':%'"
@@ -61,5 +63,15 @@ def downgrade() -> None:
         sa.Column("locked_until", _utc(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_lookup_failures")),
         sa.UniqueConstraint("scope", name=op.f("uq_lookup_failures_scope")),
+    )
+    op.create_table(
+        "console_login_attempts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("window_started_at", _utc(), nullable=False),
+        sa.Column("locked_until", _utc(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_console_login_attempts")),
+        sa.UniqueConstraint("key", name=op.f("uq_console_login_attempts_key")),
     )
     op.drop_table("throttle_scopes")

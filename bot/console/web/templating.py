@@ -10,12 +10,12 @@ from typing import Dict
 import jinja2
 import yaml
 
-from actions.knowledge_base import PROCEDURE_IDS
 from bot.console import charts
 from bot.console.clock import fmt_time
 from bot.console.conversation import REASON_LABELS
 from bot.console.db import DECISION_LABELS, ROLE_LABELS
 from bot.console.settings import ROOT
+from dichvucong.knowledge.base import PROCEDURE_IDS
 
 CONSOLE_DIR = Path(__file__).resolve().parent.parent
 TEMPLATE_DIR = CONSOLE_DIR / "templates"
