@@ -1,2 +1,0 @@
-"""Moved to :mod:`dichvucong.knowledge.base`; kept until the last importers move."""
-from dichvucong.knowledge.base import *  # noqa: F401,F403
