@@ -25,7 +25,7 @@ secret ACTION_SERVER_TOKEN var/action-token
 secret ASSISTANT_SECRET var/assistant-secret
 
 # Dossier database: create or upgrade the tables and load the demo dossiers.
-.venv/bin/python -m bot.dossier_cli seed-demo >/dev/null
+.venv/bin/python -m bot.cli.dossiers seed-demo >/dev/null
 
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
@@ -58,7 +58,7 @@ echo
 echo "  Web chat:  http://127.0.0.1:$RASA_PORT/webhooks/webchat/"
 echo "  REST API:  http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook"
 echo "  Demo dossiers to look up: data/demo/README.md"
-echo "  Staff CLI: .venv/bin/python -m bot.dossier_cli --help   (status changes notify subscribers)"
+echo "  Staff CLI: .venv/bin/python -m bot.cli.dossiers --help   (status changes notify subscribers)"
 echo "  Logs:      logs/rasa.log, logs/actions.log    (Ctrl-C to stop)"
 if [ -n "${AFTER_START:-}" ]; then
   RASA_URL="http://127.0.0.1:$RASA_PORT" bash -c "$AFTER_START" &

@@ -111,7 +111,7 @@ class Assistant:
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         """The staff CLI against this assistant's dossier database."""
         return subprocess.run(
-            [sys.executable, "-m", "bot.dossier_cli", *args],
+            [sys.executable, "-m", "bot.cli.dossiers", *args],
             cwd=ROOT, env=self.env(), capture_output=True, text=True, timeout=120,
         )
 

@@ -3,7 +3,7 @@ import pytest
 from rasa_sdk.events import SlotSet
 
 import actions.dossier_lookup as lookup
-from bot.dossier_cli import DEMO_CSV
+from bot.cli.dossiers import DEMO_CSV
 from dichvucong.dossiers import DossierRepository, migrate
 from dichvucong.dossiers.csv_import import import_csv
 from tests.support.trackers import make_tracker, rendered, response_text

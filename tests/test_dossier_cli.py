@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.machinery
 import os
 import subprocess
 import sys
-import types
 
 import pytest
 
-from bot import dossier_cli
+from bot.cli import dossiers as dossier_cli
 from dichvucong.settings import PROJECT_ROOT
 from tests.test_dossier_repository import PG_URL, PostgresServer, postgres_server  # noqa: F401
 
@@ -40,7 +38,7 @@ def run(capsys, *argv: str):
 def cli(*argv: str, env=None) -> subprocess.CompletedProcess:
     environment = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT), **(env or {}))
     return subprocess.run(
-        [sys.executable, "-m", "bot.dossier_cli", *argv],
+        [sys.executable, "-m", "bot.cli.dossiers", *argv],
         cwd=PROJECT_ROOT,
         env=environment,
         capture_output=True,
@@ -159,7 +157,7 @@ def test_add_then_history(url, capsys):
 
 
 def test_update_status_rules_and_output(seeded, capsys, monkeypatch):
-    monkeypatch.setattr(dossier_cli, "NOTIFY_MODULE", "dichvucong.dossiers._no_notifier_here")
+    monkeypatch.setattr(dossier_cli, "notify_status_change", lambda repo, event: 0)
     code, _, err = run(capsys, "update-status", OVERDUE, "rejected", "--database-url", seeded)
     assert code == 2 and "lý do" in err
     code, out, err = run(
@@ -183,24 +181,19 @@ def test_update_status_rules_and_output(seeded, capsys, monkeypatch):
     assert code == 0, err
     assert "Đang xử lý → Chờ bổ sung" in out
     assert "- Tờ khai CT01: thiếu ý kiến của chủ hộ" in out and "- Ảnh chân dung" in out
-    assert "thông báo" not in out  # no notifier module: skipped silently
+    assert "thông báo" not in out  # nobody to notify: nothing said
     code, out, _ = run(capsys, "update-status", OVERDUE, "Đang xử lý", "--database-url", seeded)
     assert code == 0 and "Chờ bổ sung → Đang xử lý" in out
 
 
 def _fake_notifier(monkeypatch, calls, fail=False):
-    name = "dichvucong.dossiers._fake_notify"
-    module = types.ModuleType(name)
-    module.__spec__ = importlib.machinery.ModuleSpec(name, None)
-
     async def notify_status_change(repo, event):
         if fail:
             raise RuntimeError("Telegram không phản hồi")
         calls.append((repo, event.dossier.code, event.status))
+        return 1  # one subscriber told
 
-    module.notify_status_change = notify_status_change
-    monkeypatch.setitem(sys.modules, name, module)
-    monkeypatch.setattr(dossier_cli, "NOTIFY_MODULE", name)
+    monkeypatch.setattr(dossier_cli, "notify_status_change", notify_status_change)
 
 
 def test_update_status_calls_the_notifier_when_present(seeded, capsys, monkeypatch):

@@ -1,9 +1,10 @@
 """Staff command line for the dossier database.
 
-    python -m bot.dossier_cli --help
+    python -m bot.cli.dossiers --help
 
 Exit status: 0 done, 1 done in part (some CSV rows rejected, or the status was
 saved but the notification failed), 2 nothing done because of an error.
+The listing commands (list, overdue, stalled) live in :mod:`bot.cli.dossier_tables`.
 """
 
 from __future__ import annotations
@@ -12,72 +13,26 @@ import argparse
 import asyncio
 import datetime as dt
 import getpass
-import importlib
-import importlib.util
 import inspect
 import sys
-import unicodedata
-from typing import Callable, Dict, List, Sequence
+from typing import Callable, Dict, List
 
 from alembic.util import CommandError as AlembicError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
+from bot.cli.common import CommandError, ExitCode, Parser, err, out, relative_to_root
+from bot.cli.dossier_tables import applicant, cmd_list, cmd_overdue, cmd_stalled, status_arg, when
 from dichvucong.dossiers.csv_import import import_csv, parse_date
-from dichvucong.dossiers.models import STATUS_LABELS, VIETNAM_TZ, Dossier, StatusEvent, local_date
-from dichvucong.dossiers.store import (
-    DossierError,
-    DossierRepository,
-    fmt_date,
-    migrate,
-)
+from dichvucong.dossiers.models import STATUS_LABELS, StatusEvent
+from dichvucong.dossiers.notify import notify_status_change, send_reminders
+from dichvucong.dossiers.store import DossierError, DossierRepository, fmt_date, migrate
 from dichvucong.knowledge.base import PROCEDURE_IDS
 from dichvucong.privacy import mask_name
 from dichvucong.settings import PROJECT_ROOT, settings
 
 DEMO_CSV = PROJECT_ROOT / "data" / "demo" / "dossiers.csv"
-NOTIFY_MODULE = "dichvucong.dossiers.notify"
-
-OK, PARTIAL, FAILED = 0, 1, 2
-
-
-class CommandError(Exception):
-    """A problem to report in one line, without a traceback."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse's own wording stays English
-        self.print_usage(sys.stderr)
-        self.exit(FAILED, f"Lỗi cú pháp lệnh: {message}\n")
-
-
-# --- output ------------------------------------------------------------------
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    cells = [[unicodedata.normalize("NFC", str(c)) for c in row] for row in [headers, *rows]]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = [
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
-    ]
-    lines.insert(1, "  ".join("─" * w for w in widths))
-    return "\n".join(lines)
-
-
-def when(moment: dt.datetime) -> str:
-    return moment.astimezone(VIETNAM_TZ).strftime("%d/%m/%Y %H:%M")
-
-
-def _name(dossier: Dossier, full: bool) -> str:
-    return dossier.applicant_name if full else mask_name(dossier.applicant_name)
-
-
-def _out(text: str = "") -> None:
-    print(text)
-
-
-def _err(text: str) -> None:
-    print(f"Lỗi: {text}", file=sys.stderr)
+PROG = "python -m bot.cli.dossiers"
 
 
 # --- commands ----------------------------------------------------------------
@@ -85,8 +40,8 @@ def _err(text: str) -> None:
 
 def cmd_migrate(args, url: str) -> int:
     migrate(url)
-    _out(f"Đã cập nhật cấu trúc cơ sở dữ liệu lên phiên bản mới nhất ({_safe(url)}).")
-    return OK
+    out(f"Đã cập nhật cấu trúc cơ sở dữ liệu lên phiên bản mới nhất ({_safe(url)}).")
+    return ExitCode.OK
 
 
 def cmd_add(args, repo: DossierRepository) -> int:
@@ -107,19 +62,19 @@ def cmd_add(args, repo: DossierRepository) -> int:
         due_at=args.due,
         actor=args.actor,
     )
-    _out(
+    out(
         f"Đã thêm hồ sơ {dossier.code} ({dossier.procedure_id}), người nộp "
         f"{mask_name(dossier.applicant_name)}, tiếp nhận {fmt_date(dossier.received_at)}, "
         f"hẹn trả {fmt_date(dossier.due_at)}."
     )
-    return OK
+    return ExitCode.OK
 
 
 def cmd_update_status(args, repo: DossierRepository) -> int:
     before = repo.get(args.code)
     event = repo.update_status(
         args.code,
-        _status_arg(args.status),
+        status_arg(args.status),
         args.actor,
         args.office,
         reason=args.reason,
@@ -127,153 +82,67 @@ def cmd_update_status(args, repo: DossierRepository) -> int:
         instructions=args.instructions,
     )
     previous = f"{before.status_label} → " if before else ""
-    _out(
+    out(
         f"Đã cập nhật hồ sơ {event.dossier.code}: {previous}{event.status_label} "
         f"(lúc {when(event.at)}, {event.actor}, {event.office})."
     )
     _print_event_details(event)
     if args.no_notify:
-        _out("Không gửi thông báo (--no-notify).")
-        return OK
+        out("Không gửi thông báo (--no-notify).")
+        return ExitCode.OK
     try:
         notified = notify(repo, event)
     except Exception as error:  # the status is saved whatever the notifier does
-        _err(f"trạng thái đã lưu nhưng gửi thông báo thất bại: {error}")
-        return PARTIAL
+        err(f"trạng thái đã lưu nhưng gửi thông báo thất bại: {error}")
+        return ExitCode.PARTIAL
     if notified:
-        _out("Đã gửi thông báo cho người theo dõi hồ sơ.")
-    return OK
+        out("Đã gửi thông báo cho người theo dõi hồ sơ.")
+    return ExitCode.OK
 
 
-def notify(repo: DossierRepository, event: StatusEvent) -> bool:
-    """Call ``dichvucong.dossiers.notify.notify_status_change(repo, event)`` if that module exists.
+def notify(repo: DossierRepository, event: StatusEvent) -> int:
+    """``notify_status_change(repo, event)``: how many subscribers were told.
 
-    Returns False when there is no notifier yet. A notifier module that exists
-    but fails to import is a bug and is reported, not skipped. The notifier
-    may be a plain or an async function.
+    The notifier may be a plain or an async function; with nobody subscribed
+    it sends nothing and the CLI says nothing about notices.
     """
-    if importlib.util.find_spec(NOTIFY_MODULE) is None:
-        return False
-    notify_status_change: Callable = importlib.import_module(NOTIFY_MODULE).notify_status_change
     result = notify_status_change(repo, event)
     if inspect.isawaitable(result):
-        asyncio.run(result)
-    return True
+        result = asyncio.run(result)
+    return result or 0
 
 
 def cmd_notify_reminders(args, repo: DossierRepository) -> int:
-    from dichvucong.dossiers.notify import send_reminders
-
     sent = send_reminders(repo, args.today, args.days)
-    _out(f"Đã gửi {sent} thông báo nhắc hồ sơ quá hạn hoặc lâu không xử lý.")
-    return OK
+    out(f"Đã gửi {sent} thông báo nhắc hồ sơ quá hạn hoặc lâu không xử lý.")
+    return ExitCode.OK
 
 
 def cmd_import(args, repo: DossierRepository) -> int:
     report = import_csv(repo, args.file, update=args.update)
-    _out(report.summary())
-    return OK if report.ok else PARTIAL
-
-
-def cmd_list(args, repo: DossierRepository) -> int:
-    dossiers = repo.list(
-        status=_status_arg(args.status) if args.status else None, procedure_id=args.procedure
-    )
-    if not dossiers:
-        _out("Không có hồ sơ nào.")
-        return OK
-    _out(
-        table(
-            ["Mã hồ sơ", "Thủ tục", "Người nộp", "Trạng thái", "Tiếp nhận", "Hẹn trả"],
-            [
-                [
-                    d.code,
-                    d.procedure_id,
-                    _name(d, args.full_names),
-                    d.status_label,
-                    fmt_date(d.received_at),
-                    fmt_date(d.due_at),
-                ]
-                for d in dossiers
-            ],
-        )
-    )
-    _out(f"\nTổng cộng {len(dossiers)} hồ sơ.")
-    return OK
-
-
-def cmd_overdue(args, repo: DossierRepository) -> int:
-    today = args.today or settings().today()
-    dossiers = repo.overdue(today)
-    if not dossiers:
-        _out(f"Không có hồ sơ nào quá hạn tính đến ngày {fmt_date(today)}.")
-        return OK
-    _out(
-        table(
-            ["Mã hồ sơ", "Thủ tục", "Người nộp", "Trạng thái", "Hẹn trả", "Quá hạn", "Cơ quan"],
-            [
-                [
-                    d.code,
-                    d.procedure_id,
-                    _name(d, args.full_names),
-                    d.status_label,
-                    fmt_date(d.due_at),
-                    f"{(today - d.due_at).days} ngày",
-                    d.receiving_agency,
-                ]
-                for d in dossiers
-            ],
-        )
-    )
-    _out(f"\n{len(dossiers)} hồ sơ quá hạn tính đến ngày {fmt_date(today)}.")
-    return OK
-
-
-def cmd_stalled(args, repo: DossierRepository) -> int:
-    today = args.today or settings().today()
-    days = args.days if args.days is not None else settings().dossiers.stalled_after_days
-    dossiers = repo.stalled(today, days)
-    if not dossiers:
-        _out(f"Không có hồ sơ nào đứng yên từ {days} ngày trở lên.")
-        return OK
-    _out(
-        table(
-            ["Mã hồ sơ", "Thủ tục", "Người nộp", "Trạng thái", "Cập nhật lần cuối", "Số ngày"],
-            [
-                [
-                    d.code,
-                    d.procedure_id,
-                    _name(d, args.full_names),
-                    d.status_label,
-                    when(d.updated_at),
-                    f"{(today - local_date(d.updated_at)).days} ngày",
-                ]
-                for d in dossiers
-            ],
-        )
-    )
-    return OK
+    out(report.summary())
+    return ExitCode.OK if report.ok else ExitCode.PARTIAL
 
 
 def cmd_history(args, repo: DossierRepository) -> int:
     events = repo.history(args.code)
     dossier = events[0].dossier
-    _out(
+    out(
         f"Hồ sơ {dossier.code} ({dossier.procedure_id}), người nộp "
-        f"{_name(dossier, args.full_names)}, hẹn trả {fmt_date(dossier.due_at)}:"
+        f"{applicant(dossier, args.full_names)}, hẹn trả {fmt_date(dossier.due_at)}:"
     )
     for event in events:
         who = ", ".join(part for part in (event.actor, event.office) if part)
-        _out(f"• {when(event.at)}  {event.status_label}" + (f" — {who}" if who else ""))
+        out(f"• {when(event.at)}  {event.status_label}" + (f" — {who}" if who else ""))
         _print_event_details(event, indent="    ")
-    return OK
+    return ExitCode.OK
 
 
 def cmd_unlock(args, repo: DossierRepository) -> int:
     removed = repo.unlock(args.code)
-    _out(f"Đã mở khóa tra cứu hồ sơ {args.code}." if removed else
-         f"Hồ sơ {args.code} không bị khóa tra cứu.")
-    return OK
+    out(f"Đã mở khóa tra cứu hồ sơ {args.code}." if removed else
+        f"Hồ sơ {args.code} không bị khóa tra cứu.")
+    return ExitCode.OK
 
 
 def cmd_seed_demo(args, url: str) -> int:
@@ -283,34 +152,23 @@ def cmd_seed_demo(args, url: str) -> int:
         report = import_csv(repo, DEMO_CSV)
     finally:
         repo.dispose()
-    _out(f"Dữ liệu mẫu từ {DEMO_CSV.relative_to(PROJECT_ROOT)}:")
-    _out(report.summary())
-    return OK if report.ok else PARTIAL
+    out(f"Dữ liệu mẫu từ {relative_to_root(DEMO_CSV)}:")
+    out(report.summary())
+    return ExitCode.OK if report.ok else ExitCode.PARTIAL
 
 
 def _print_event_details(event: StatusEvent, indent: str = "  ") -> None:
     if event.reason:
-        _out(f"{indent}Lý do: {event.reason}")
+        out(f"{indent}Lý do: {event.reason}")
     if event.missing_items:
-        _out(f"{indent}Cần bổ sung:")
+        out(f"{indent}Cần bổ sung:")
         for item in event.missing_items:
-            _out(f"{indent}  - {item}")
+            out(f"{indent}  - {item}")
     if event.instructions:
-        _out(f"{indent}Hướng dẫn: {event.instructions}")
+        out(f"{indent}Hướng dẫn: {event.instructions}")
 
 
 # --- arguments ---------------------------------------------------------------
-
-
-def _status_arg(value: str) -> str:
-    """A status key, or its Vietnamese label typed with or without diacritics."""
-    from dichvucong.text import fold
-
-    wanted = fold(value)
-    for key, label in STATUS_LABELS.items():
-        if wanted in (key, fold(label)):
-            return key
-    return value  # the repository explains what is allowed
 
 
 def _date_arg(value: str) -> dt.date:
@@ -344,13 +202,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="hiện đầy đủ họ tên người nộp (mặc định chỉ hiện tên viết tắt)",
     )
 
-    parser = _Parser(
-        prog="python -m bot.dossier_cli",
+    parser = Parser(
+        prog=PROG,
         description="Quản lý cơ sở dữ liệu hồ sơ thủ tục hành chính cho trợ lý ảo.",
         epilog="Mã thoát: 0 thành công; 1 thành công một phần; 2 lỗi, không thay đổi gì.",
         parents=[common],
     )
-    sub = parser.add_subparsers(dest="command", metavar="LỆNH", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="LỆNH", parser_class=Parser)
     sub.required = True
 
     sub.add_parser(
@@ -467,7 +325,7 @@ def run(args: argparse.Namespace) -> int:
         if not repo.schema_ready():
             raise CommandError(
                 f"cơ sở dữ liệu {_safe(url)} chưa có bảng hồ sơ. "
-                "Chạy `python -m bot.dossier_cli migrate` trước."
+                f"Chạy `{PROG} migrate` trước."
             )
         return REPO_COMMANDS[args.command](args, repo)
     finally:
@@ -478,25 +336,25 @@ def main(argv: List[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     url = getattr(args, "database_url", None) or settings().dossiers.database_url
     try:
-        return run(args)
+        return int(run(args))
     except (DossierError, CommandError) as error:
-        _err(str(error))
+        err(str(error))
     except FileNotFoundError as error:
-        _err(f"không tìm thấy tệp {error.filename}.")
+        err(f"không tìm thấy tệp {error.filename}.")
     except OSError as error:
-        _err(f"không đọc được tệp: {error.strerror or error}.")
+        err(f"không đọc được tệp: {error.strerror or error}.")
     except ArgumentError:
-        _err(f"DATABASE_URL không hợp lệ: {_safe(url)}.")
+        err(f"DATABASE_URL không hợp lệ: {_safe(url)}.")
     except AlembicError as error:
-        _err(f"không nâng cấp được cấu trúc cơ sở dữ liệu: {error}")
+        err(f"không nâng cấp được cấu trúc cơ sở dữ liệu: {error}")
     except DBAPIError as error:
         detail = str(error.orig).strip().splitlines()[0] if error.orig else ""
-        _err(f"không làm việc được với cơ sở dữ liệu {_safe(url)}: {detail}")
+        err(f"không làm việc được với cơ sở dữ liệu {_safe(url)}: {detail}")
     except SQLAlchemyError as error:
-        _err(f"lỗi cơ sở dữ liệu ({_safe(url)}): {error.__class__.__name__}: {error}")
+        err(f"lỗi cơ sở dữ liệu ({_safe(url)}): {error.__class__.__name__}: {error}")
     except KeyboardInterrupt:
-        _err("đã dừng theo yêu cầu.")
-    return FAILED
+        err("đã dừng theo yêu cầu.")
+    return int(ExitCode.FAILED)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Staff command lines (``python -m bot.cli.dossiers``) and their shared scaffolding."""
