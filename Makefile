@@ -67,7 +67,7 @@ validate: $(STAMP) ## Check training data and domain (rasa data validate)
 	$(RASA) data validate --config config.yml --domain domain --data $(TRAIN_DATA) --fail-on-warnings
 
 lint: $(STAMP) ## Static checks (ruff)
-	$(VENV)/bin/ruff check bot actions tests scripts migrations
+	$(VENV)/bin/ruff check dichvucong bot actions tests scripts migrations
 
 stories: $(MODEL) ## Run the story tests in tests/test_*.yml
 	$(RASA) test core --e2e --model $(MODEL) --stories tests/ --fail-on-prediction-errors --out results/stories

@@ -220,14 +220,17 @@ def _problem(body: Any) -> Optional[tuple]:
     if len(text) > TEXT_LIMIT:
         return -210, "text exceeds the limit"
     attachment = message.get("attachment")
-    if attachment is not None:
-        buttons = (attachment.get("payload") or {}).get("buttons") or []
-        if attachment.get("type") != "template" or not buttons or len(buttons) > MAX_BUTTONS:
-            return -210, "buttons are invalid"
-        for button in buttons:
-            title = button.get("title")
-            if not isinstance(title, str) or not title or len(title) > MAX_BUTTON_TITLE:
-                return -210, "button title is invalid"
-            if button.get("type") not in ("oa.query.show", "oa.query.hide", "oa.open.url"):
-                return -201, "button type is invalid"
+    return _attachment_problem(attachment) if attachment is not None else None
+
+
+def _attachment_problem(attachment: Any) -> Optional[tuple]:
+    buttons = (attachment.get("payload") or {}).get("buttons") or []
+    if attachment.get("type") != "template" or not buttons or len(buttons) > MAX_BUTTONS:
+        return -210, "buttons are invalid"
+    for button in buttons:
+        title = button.get("title")
+        if not isinstance(title, str) or not title or len(title) > MAX_BUTTON_TITLE:
+            return -210, "button title is invalid"
+        if button.get("type") not in ("oa.query.show", "oa.query.hide", "oa.open.url"):
+            return -201, "button type is invalid"
     return None

@@ -89,6 +89,23 @@ class ExportReport:
         }
 
 
+def _skip_reason(text: str, intent: str, earlier: str | None, heldout) -> str | None:
+    """Why an approved example is not exported, or None to export it.
+
+    ``earlier`` is the intent the same text already has (in the data or in
+    this export).
+    """
+    if MASK in text:
+        return "personal"
+    if len(text) < 2 or text.startswith("/"):
+        return "too_short"
+    if heldout_key(text) in heldout:
+        return "heldout"
+    if earlier is not None:
+        return "duplicate" if earlier == intent else "conflict"
+    return None
+
+
 def export_reviewed(db: Database, settings: Settings) -> ExportReport:
     """Rewrite reviewed.yml from every confirmed or corrected annotation."""
     with DATA_LOCK:
@@ -116,16 +133,10 @@ def export_reviewed(db: Database, settings: Settings) -> ExportReport:
                 report.skip("unknown_intent")
                 continue
             settled_ids.append(annotation.id)
-            if MASK in text:
-                report.skip("personal")
-            elif len(text) < 2 or text.startswith("/"):
-                report.skip("too_short")
-            elif heldout_key(text) in heldout:
-                report.skip("heldout")
-            elif key in existing:
-                report.skip("duplicate" if existing[key] == annotation.intent else "conflict")
-            elif key in chosen:
-                report.skip("duplicate" if chosen[key][0] == annotation.intent else "conflict")
+            earlier = existing.get(key) or (chosen[key][0] if key in chosen else None)
+            reason = _skip_reason(text, annotation.intent, earlier, heldout)
+            if reason:
+                report.skip(reason)
             else:
                 chosen[key] = (annotation.intent, text)
         by_intent: Dict[str, List[str]] = {}
@@ -215,9 +226,8 @@ def parse_examples(raw: str) -> List[str]:
     return result
 
 
-def create_intent(
-    settings: Settings, name: str, examples_text: str, response: str, who: str
-) -> CustomIntent:
+def _checked_intent(name: str, examples_text: str, response: str):
+    """The new intent's (name, examples, response), or DataError saying what is wrong."""
     name = (name or "").strip()
     if not INTENT_NAME.match(name) or name.startswith(RESERVED_PREFIXES):
         raise DataError(
@@ -234,6 +244,13 @@ def create_intent(
         raise DataError("Câu trả lời dài quá 2000 ký tự.")
     if any(MASK in text for text in examples + [response]):
         raise DataError("Câu ví dụ không được chứa số đã bị che (•).")
+    return name, examples, response
+
+
+def create_intent(
+    settings: Settings, name: str, examples_text: str, response: str, who: str
+) -> CustomIntent:
+    name, examples, response = _checked_intent(name, examples_text, response)
     with DATA_LOCK:
         if name in domain_names(settings.domain_dir) or f"utter_{name}" in domain_names(
             settings.domain_dir

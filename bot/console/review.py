@@ -83,6 +83,31 @@ def find_message(reader: TrackerReader, event_id: int, low_confidence: float):
     return None, None
 
 
+def _checked_procedure(procedure: str | None) -> str | None:
+    procedure = (procedure or "").strip() or None
+    if procedure in ("none", "khong"):
+        return None
+    if procedure is not None and procedure not in PROCEDURE_IDS:
+        raise ReviewError("Thủ tục không hợp lệ.")
+    return procedure
+
+
+def _decided(decision: str, intent: str | None, procedure: str | None, message,
+             known_intents: List[str]):
+    """(stored decision, intent, procedure) for a reviewer's choice, or ReviewError."""
+    if decision == "noise":
+        return "noise", None, None
+    if decision in ("confirm", "confirmed"):
+        intent = message.top_intent
+    if not intent or intent == FALLBACK_INTENT:
+        raise ReviewError("Hãy chọn ý định đúng của tin nhắn.")
+    if intent not in known_intents and not INTENT_NAME.match(intent):
+        raise ReviewError(
+            "Tên ý định mới chỉ gồm chữ thường không dấu, số và dấu gạch dưới (3–49 ký tự)."
+        )
+    return ("confirmed" if intent == message.top_intent else "corrected"), intent, procedure
+
+
 def annotate(
     reader: TrackerReader,
     db: Database,
@@ -106,24 +131,9 @@ def annotate(
         raise ReviewError(
             "Tin nhắn này là nút bấm, thông báo hệ thống hoặc mã xác minh: không cần duyệt."
         )
-    intent = (intent or "").strip() or None
-    procedure = (procedure or "").strip() or None
-    if procedure in ("none", "khong"):
-        procedure = None
-    if procedure is not None and procedure not in PROCEDURE_IDS:
-        raise ReviewError("Thủ tục không hợp lệ.")
-    if decision in ("noise",):
-        stored, intent, procedure = "noise", None, None
-    else:
-        if decision in ("confirm", "confirmed"):
-            intent = message.top_intent
-        if not intent or intent == FALLBACK_INTENT:
-            raise ReviewError("Hãy chọn ý định đúng của tin nhắn.")
-        if intent not in known_intents and not INTENT_NAME.match(intent):
-            raise ReviewError(
-                "Tên ý định mới chỉ gồm chữ thường không dấu, số và dấu gạch dưới (3–49 ký tự)."
-            )
-        stored = "confirmed" if intent == message.top_intent else "corrected"
+    procedure = _checked_procedure(procedure)
+    stored, intent, procedure = _decided(decision, (intent or "").strip() or None, procedure,
+                                         message, known_intents)
     stamp = now()
     with db.session() as session:
         annotation = session.scalar(select(Annotation).where(Annotation.event_id == event_id))
