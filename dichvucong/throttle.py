@@ -17,7 +17,7 @@ whatever the number of conversations used. A stranger can keep a code locked
 for at most the rest of a month window, and only for the typed digits: a
 Telegram contact (the platform's proof of the phone number) is checked
 against the conversation's lock only, and staff can unlock a code with
-``dossier_cli unlock``.
+``python -m bot.cli.dossiers unlock``.
 """
 from __future__ import annotations
 

@@ -18,19 +18,16 @@ import logging
 import sys
 from typing import Sequence
 
+from bot.cli.common import ExitCode, Parser
 from bot.console.settings import Settings
 
-OK, FAILED, REFUSED = 0, 1, 2
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:
-        self.print_usage(sys.stderr)
-        self.exit(REFUSED, f"Lỗi cú pháp lệnh: {message}\n")
+# The staff CLIs' one set of exit codes: a refused request is the "nothing
+# done" code, a failure on the way the "partly done" one.
+OK, FAILED, REFUSED = ExitCode.OK, ExitCode.PARTIAL, ExitCode.FAILED
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m bot.console", description="Bảng điều khiển cho cán bộ.")
+    parser = Parser(prog="python -m bot.console", description="Bảng điều khiển cho cán bộ.")
     commands = parser.add_subparsers(dest="command")
 
     serve = commands.add_parser("serve", help="chạy bảng điều khiển (mặc định)")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping
 
+from bot.cli.common import relative_to_root
 from dichvucong.settings import API_TOKEN_FILE, PROJECT_ROOT, env_bool, env_path, read_secret
 from dichvucong.settings import settings as assistant_settings
 
@@ -24,10 +25,7 @@ _SHARED = assistant_settings()
 
 def shown(path: Path) -> Path:
     """A path as staff should read it: relative to the project when inside it."""
-    try:
-        return path.relative_to(ROOT)
-    except ValueError:
-        return path
+    return relative_to_root(path)
 
 
 @dataclass(frozen=True)
