@@ -24,7 +24,7 @@ TRAIN_DATA := data/nlu data/rules
 TRAIN_INPUTS := config.yml $(wildcard domain/*.yml) $(wildcard data/nlu/*.yml) \
 	$(wildcard data/rules/*.yml) $(wildcard bot/nlu/*.py) dichvucong/text.py
 
-.PHONY: help install run shell telegram console train test lint validate stories eval crossval lock clean
+.PHONY: help install run shell telegram console train test test-unit lint validate stories eval crossval lock clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -70,13 +70,19 @@ lint: $(STAMP) ## Static checks (ruff)
 	$(VENV)/bin/ruff check dichvucong bot actions tests scripts migrations
 
 stories: $(MODEL) ## Run the story tests in tests/test_*.yml
-	$(RASA) test core --e2e --model $(MODEL) --stories tests/ --fail-on-prediction-errors --out results/stories
+	$(RASA) test core --e2e --model $(MODEL) --stories tests/stories/ --fail-on-prediction-errors --out results/stories
 
-test: lint validate $(MODEL) ## Run every check: lint, data validation, pytest, story tests
-	@$(PY) -m pytest -p no:cacheprovider; rc=$$?; \
+# pytest's exit code 5 means it collected no test: that is a broken suite, not a pass.
+PYTEST = rc=0; $(PY) -m pytest -p no:cacheprovider $(1) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: treated as a failure"; exit 1; fi; \
 	exit $$rc
+
+test: lint validate $(MODEL) ## Run every check: lint, data validation, pytest (all tiers), story tests
+	@$(call PYTEST,)
 	@$(MAKE) --no-print-directory stories
+
+test-unit: $(STAMP) ## Fast tests only: no trained model, PostgreSQL or Chromium (tests/unit)
+	@$(call PYTEST,-m unit tests/unit)
 
 eval: $(MODEL) ## NLU report per writing style vs Rasa's default config (reports/); EVAL_ARGS="--train" also times training
 	$(PY) -m bot.eval_report $(EVAL_ARGS)

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.servers import http
+from tests.support.servers import http
 
 SUPPLEMENT = "000.45.02.H58-261120-0012"  # ket_hon, Chờ bổ sung; id ...4567, phone ...9103
 PAYLOADS = [

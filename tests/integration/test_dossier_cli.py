@@ -10,7 +10,7 @@ import pytest
 
 from bot.cli import dossiers as dossier_cli
 from dichvucong.settings import PROJECT_ROOT
-from tests.test_dossier_repository import PG_URL, PostgresServer, postgres_server  # noqa: F401
+from tests.support.postgres import PG_URL, PostgresServer  # noqa: F401
 
 CODE = "000.00.15.H10-261120-0012"
 SUPPLEMENT = "000.45.02.H58-261120-0012"

@@ -13,7 +13,7 @@ from dichvucong.knowledge.base import (
 )
 from dichvucong.text import fold
 
-PROCEDURES = Path(__file__).resolve().parent.parent / "data" / "procedures"
+PROCEDURES = Path(__file__).resolve().parents[2] / "data" / "procedures"
 
 
 def all_facts(procedure):

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from bot.console.db import ConsoleSession, Database, ModelVersion
 from bot.console.settings import Settings
 from bot.console.web.app import create_app
-from tests.console_helpers import (
+from tests.support.console import (
     DISABLED,
     IDENTITY,
     PASSWORD,

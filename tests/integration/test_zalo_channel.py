@@ -34,7 +34,7 @@ from bot.channels.zalo import (
     split_text,
 )
 from dichvucong import inbound
-from tests.fake_zalo import FakeZalo
+from tests.support.fake_zalo import FakeZalo
 
 APP_ID = "1234567890123456789"
 OA_SECRET = "oa-secret-key-from-webhook-page"
@@ -662,7 +662,7 @@ def test_missing_credentials_are_named():
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     """The real assistant with the Zalo channel pointed at a local fake of Zalo's APIs."""
-    from tests.servers import MODEL, ROOT, Assistant
+    from tests.support.servers import MODEL, ROOT, Assistant
 
     if not MODEL.exists():
         pytest.fail(f"{MODEL} is missing: run `make train`")

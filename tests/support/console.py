@@ -24,7 +24,7 @@ from typing import Any, Dict, List, Optional
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 VIETNAM = dt.timezone(dt.timedelta(hours=7))
 PASSWORD = "mat-khau-du-dai-123"
 TRAINER, REVIEWER, DISABLED = "trang.trainer", "minh.reviewer", "cu.nhanvien"

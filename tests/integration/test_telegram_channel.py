@@ -37,8 +37,8 @@ from bot.channels.telegram import (
 )
 from bot.channels.telegram.constants import check_secret_token
 from dichvucong import inbound
-from tests.fake_telegram import FakeTelegram
-from tests.servers import MODEL, ROOT, Assistant, free_port, http
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.servers import MODEL, ROOT, Assistant, free_port, http
 
 TOKEN = "123:TEST"
 SECRET = "s3cret"

@@ -17,8 +17,8 @@ import urllib.request
 
 import pytest
 
-from tests.browser import make_driver, require_chromium
-from tests.console_helpers import (
+from tests.support.browser import make_driver, require_chromium
+from tests.support.console import (
     PASSWORD,
     PHONE,
     ROOT,
@@ -30,7 +30,7 @@ from tests.console_helpers import (
     today_vn,
     write_tracker,
 )
-from tests.servers import MODEL, free_port
+from tests.support.servers import MODEL, free_port
 
 require_chromium()
 

@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from aiohttp import web
 
-from tests.servers import free_port
+from tests.support.servers import free_port
 
 TEXT_LIMIT = 2000
 MAX_BUTTONS = 5

@@ -11,7 +11,7 @@ from bot.console import charts, listing, nludata, tracker_reader
 from bot.console.conversation import build
 from bot.console.settings import ROOT, Settings
 from bot.console.web.responses import safe_next
-from tests.console_helpers import (
+from tests.support.console import (
     IDENTITY,
     PHONE,
     Conversation,

@@ -2,7 +2,7 @@
 import json
 import time
 
-from tests.test_assistant_http import texts
+from tests.integration.test_assistant_http import texts
 
 SUPPLEMENT = "000.45.02.H58-261120-0012"  # ket_hon, needs_supplement; id ...4567, phone ...9103
 REJECTED = "000.00.09.H17-261116-0018"  # tam_tru, rejected; phone ...6706

@@ -23,13 +23,13 @@ import sqlalchemy as sa
 from bot.console import cli
 from bot.console.db import Database, TrainingJob
 from bot.console.training import compare, parse_progress
-from tests.console_helpers import (
+from tests.support.console import (
     PASSWORD,
     ROOT,
     fake_rasa_bin,
     make_workspace,
 )
-from tests.servers import MODEL, free_port
+from tests.support.servers import MODEL, free_port
 
 
 def _env(tmp_path, **extra):

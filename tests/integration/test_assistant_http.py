@@ -2,7 +2,7 @@
 import json
 import sqlite3
 
-from tests.servers import http
+from tests.support.servers import http
 
 
 def texts(messages):

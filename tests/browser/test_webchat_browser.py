@@ -1,7 +1,7 @@
 """The web chat page in headless Chromium against the real assistant."""
 import pytest
 
-from tests.browser import make_driver, require_chromium
+from tests.support.browser import make_driver, require_chromium
 
 require_chromium()
 

@@ -1,0 +1,1 @@
+"""Tests of the integration tier (see tests/conftest.py)."""

@@ -1,0 +1,1 @@
+"""Tests of the unit tier (see tests/conftest.py)."""
