@@ -1,5 +1,5 @@
 """Zalo OA channel: webhook authentication, events, outgoing messages, tokens, and the
-whole assistant answering through a local fake of Zalo's APIs (tests/fake_zalo.py)."""
+whole assistant answering through a local fake of Zalo's APIs (tests/support/fake_zalo.py)."""
 from __future__ import annotations
 
 import asyncio

@@ -55,3 +55,15 @@ print("ok")
     result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "ok" in result.stdout, result.stderr
+
+
+def test_the_adapters_do_not_import_each_other():
+    # actions/ (the action server) and bot/ (Rasa server plugins, console, CLIs)
+    # meet only in the core: no cycle, and either can be deployed alone.
+    import re
+
+    pattern = {"actions": re.compile(r"^\s*(from|import) bot\b", re.M),
+               "bot": re.compile(r"^\s*(from|import) actions\b", re.M)}
+    for package, forbidden in pattern.items():
+        for path in (PROJECT_ROOT / package).rglob("*.py"):
+            assert not forbidden.search(path.read_text(encoding="utf-8")), path
