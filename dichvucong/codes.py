@@ -20,15 +20,17 @@ EXAMPLE_CODE = "000.00.15.H10-261120-0012"
 _DOT = r"\s*\.\s*"
 # Word processors and PDF receipts turn "-" into en/em dashes or minus signs.
 _DASH = r"\s*[-\u2010\u2011\u2012\u2013\u2014\u2212]\s*"
+# [0-9], not \d: \d also takes Arabic-Indic and other scripts' digits, which
+# no receipt prints (full-width digits are folded to ASCII by NFKC first).
 _BODY = (
-    rf"(\d{{3}}){_DOT}(\d{{2}}){_DOT}(\d{{2}}){_DOT}([A-Za-z])\s*(\d{{2}})"
-    rf"{_DASH}(\d{{6}}){_DASH}(\d{{4}})"
+    rf"([0-9]{{3}}){_DOT}([0-9]{{2}}){_DOT}([0-9]{{2}}){_DOT}([A-Za-z])\s*([0-9]{{2}})"
+    rf"{_DASH}([0-9]{{6}}){_DASH}([0-9]{{4}})"
 )
 # Letters and digits glued to either end mean we are looking at something else
 # (a longer number, a URL token), not at a code.
 _FIND = re.compile(rf"(?<![0-9A-Za-z.]){_BODY}(?![0-9A-Za-z])")
 _FULL = re.compile(rf"\s*{_BODY}\s*[.,;:!?]?\s*")
-CANONICAL = re.compile(r"\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}-\d{6}-\d{4}")
+CANONICAL = re.compile(r"[0-9]{3}\.[0-9]{2}\.[0-9]{2}\.[A-Z][0-9]{2}-[0-9]{6}-[0-9]{4}")
 
 
 def _prepare(text: str) -> str:

@@ -174,6 +174,7 @@ def test_production_code_never_creates_tables_itself():
         "000.00.15.h10 - 261120 - 0012",
         " 000 . 00 . 15 . H10 – 261120 — 0012 ",
         "000.00.15.H 10-261120-0012.",
+        "０００.００.１５.Ｈ１０-２６１１２０-００１２",  # full-width, from some phone keyboards
     ],
 )
 def test_normalize_code_accepts_typing_variants(typed):
@@ -190,6 +191,8 @@ def test_normalize_code_accepts_typing_variants(typed):
         "000.00.15.H10-261320-0012",  # month 13
         "000.00.15.H10-260230-0012",  # 30 February
         "hồ sơ 000.00.15.H10-261120-0012",  # normalize wants the code alone
+        "٠٠٠.٠٠.١٥.H١٠-٢٦١١٢٠-٠٠١٢",  # Arabic-Indic digits: no receipt prints them
+        "000.00.15.H10-२६११२०-0012",  # Devanagari digits
     ],
 )
 def test_normalize_code_rejects_malformed(typed):
