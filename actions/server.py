@@ -20,7 +20,6 @@ import argparse
 import hmac
 import ipaddress
 import logging
-import os
 import sys
 from typing import Optional
 
@@ -30,6 +29,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 
 from dichvucong import logsafety
+from dichvucong.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -69,10 +69,11 @@ def build_app(token: Optional[str], package: str = "actions") -> Sanic:
 
 def main(argv: Optional[list] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=int(os.environ.get("ACTION_PORT", "5055")))
-    parser.add_argument("--interface", default=os.environ.get("ACTION_INTERFACE", "127.0.0.1"))
+    config = settings().action_server
+    parser.add_argument("--port", type=int, default=config.port)
+    parser.add_argument("--interface", default=config.interface)
     args = parser.parse_args(argv)
-    token = os.environ.get("ACTION_SERVER_TOKEN", "").strip() or None
+    token = config.token or None
     if not is_loopback(args.interface) and not token:
         print(
             f"Refusing to listen on {args.interface} without ACTION_SERVER_TOKEN: anyone "
@@ -81,7 +82,7 @@ def main(argv: Optional[list] = None) -> int:
         )
         return 2
     logsafety.install()
-    utils.configure_colored_logging(os.environ.get("LOG_LEVEL", "INFO"))
+    utils.configure_colored_logging(config.log_level)
     app = build_app(token)
     logger.info("action server on %s:%s (token %s)", args.interface, args.port,
                 "required" if token else "not set")

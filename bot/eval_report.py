@@ -16,7 +16,6 @@ import asyncio
 import datetime as dt
 import json
 import logging
-import os
 import shutil
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from bot.evaluation import (
     score_file,
     worst,
 )
+from dichvucong.settings import rasa_env
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TESTS = sorted((ROOT / "tests" / "nlu").glob("heldout_*.yml"))
@@ -52,8 +52,7 @@ def train_nlu(config: Path, out_dir: Path, name: str) -> Tuple[Path, float]:
         [str(Path(sys.executable).parent / "rasa"), "train", "nlu", "--config", str(config),
          "--nlu", str(ROOT / "data" / "nlu"), "--out", str(out_dir), "--fixed-model-name", name],
         cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "RASA_TELEMETRY_ENABLED": "false", "PYTHONPATH": str(ROOT),
-             "RASA_CACHE_DIRECTORY": cache},
+        env=rasa_env(RASA_CACHE_DIRECTORY=cache),
     )
     shutil.rmtree(cache, ignore_errors=True)
     return out_dir / f"{name}.tar.gz", time.perf_counter() - started

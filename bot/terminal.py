@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import urllib.error
 import urllib.request
 import uuid
 from typing import Any, Dict, List, Optional
+
+from dichvucong.settings import settings
 
 
 def send(url: str, sender: str, text: str, token: Optional[str] = None) -> List[Dict[str, Any]]:
@@ -53,11 +54,10 @@ def show(messages: List[Dict[str, Any]], out=sys.stdout) -> List[Dict[str, Any]]
 
 def main(argv: Optional[list] = None) -> int:
     parser = argparse.ArgumentParser(description="Trò chuyện với trợ lý trong cửa sổ dòng lệnh.")
-    parser.add_argument("--url", default=os.environ.get(
-        "RASA_URL", f"http://127.0.0.1:{os.environ.get('RASA_PORT', '5005')}"))
+    parser.add_argument("--url", default=settings().rasa_api.url)
     args = parser.parse_args(argv)
     sender = "terminal-" + uuid.uuid4().hex[:12]
-    token = os.environ.get("REST_CHANNEL_TOKEN") or None
+    token = settings().channels.rest_token or None
     print("Gõ câu hỏi rồi Enter; gõ số để bấm nút; Ctrl-D hoặc /stop để thoát.")
     buttons: List[Dict[str, Any]] = []
     while True:

@@ -11,19 +11,15 @@ import functools
 import hashlib
 import hmac
 import logging
-import os
 import secrets
 
-from dichvucong.settings import VAR_DIR, read_secret
+from dichvucong.settings import settings
 
 logger = logging.getLogger(__name__)
 
-SECRET_FILE = VAR_DIR / "assistant-secret"
-
-
 @functools.lru_cache(maxsize=1)
 def assistant_secret() -> bytes:
-    value = read_secret(os.environ, "ASSISTANT_SECRET", SECRET_FILE)
+    value = settings().channels.assistant_secret
     if not value:
         logger.warning("no ASSISTANT_SECRET: using a per-process key (one replica only)")
         value = secrets.token_urlsafe(32)

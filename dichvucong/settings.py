@@ -18,6 +18,7 @@ from typing import Mapping, Optional
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = PROJECT_ROOT / "var"
 API_TOKEN_FILE = VAR_DIR / "api-token"
+SECRET_FILE = VAR_DIR / "assistant-secret"
 DEMO_PEPPER = "local-demo-pepper-change-me"
 
 
@@ -76,12 +77,51 @@ class RasaApiSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class ActionServerSettings:
+    port: int = 5055
+    # Loopback unless said otherwise; any other interface needs the token.
+    interface: str = "127.0.0.1"
+    token: str = ""
+    log_level: str = "INFO"
+
+
+@dataclasses.dataclass(frozen=True)
+class ChannelSettings:
+    # Signs web chat sessions; replicas must share it (`make run` generates it).
+    assistant_secret: str = ""
+    # The REST channel's token where credentials.yml sets one (terminal client).
+    rest_token: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class TelegramToolSettings:
+    """What the Telegram polling and admin commands read (docs/telegram.md)."""
+
+    bot_token: str = ""
+    secret_token: str = ""
+    base_url: str = ""
+    poll_timeout: str = "30"
+
+    @classmethod
+    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> TelegramToolSettings:
+        env = os.environ if env is None else env
+        return cls(
+            bot_token=env.get("TELEGRAM_BOT_TOKEN", "").strip(),
+            secret_token=env.get("TELEGRAM_SECRET_TOKEN", "").strip(),
+            base_url=env.get("TELEGRAM_API_BASE_URL", "").strip(),
+            poll_timeout=env.get("TELEGRAM_POLL_TIMEOUT", "30").strip(),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     procedures_dir: Path = PROJECT_ROOT / "data" / "procedures"
     fixed_today: Optional[dt.date] = None
     support: SupportSettings = SupportSettings()
     dossiers: DossierSettings = DossierSettings()
     rasa_api: RasaApiSettings = RasaApiSettings()
+    action_server: ActionServerSettings = ActionServerSettings()
+    channels: ChannelSettings = ChannelSettings()
 
     def today(self) -> dt.date:
         return self.fixed_today or dt.date.today()
@@ -111,7 +151,24 @@ class Settings:
                 url=(env.get("RASA_URL") or api.url).rstrip("/"),
                 token=read_secret(env, "RASA_API_TOKEN", API_TOKEN_FILE),
             ),
+            action_server=ActionServerSettings(
+                port=int(env.get("ACTION_PORT") or ActionServerSettings.port),
+                interface=env.get("ACTION_INTERFACE") or ActionServerSettings.interface,
+                token=(env.get("ACTION_SERVER_TOKEN") or "").strip(),
+                log_level=env.get("LOG_LEVEL") or ActionServerSettings.log_level,
+            ),
+            channels=ChannelSettings(
+                assistant_secret=read_secret(env, "ASSISTANT_SECRET", SECRET_FILE),
+                rest_token=(env.get("REST_CHANNEL_TOKEN") or "").strip(),
+            ),
         )
+
+
+def rasa_env(base: Optional[Mapping[str, str]] = None, **extra: str) -> dict:
+    """The environment for a Rasa subprocess: this project importable, telemetry off."""
+    env = dict(os.environ if base is None else base)
+    env.update(PYTHONPATH=str(PROJECT_ROOT), RASA_TELEMETRY_ENABLED="false", **extra)
+    return env
 
 
 @functools.lru_cache(maxsize=1)

@@ -21,6 +21,7 @@ from typing import Dict, Iterable, List, Tuple
 import yaml
 
 from bot.console.settings import ROOT, Settings
+from dichvucong.settings import rasa_env
 from dichvucong.text import fold
 
 # One writer at a time for the generated files (export, new intent, training snapshot).
@@ -186,7 +187,7 @@ def validate(settings: Settings) -> Tuple[bool, str]:
         "--data", str(settings.nlu_dir), str(settings.rules_dir),
         "--fail-on-warnings",
     ]
-    env = dict(os.environ, PYTHONPATH=str(ROOT), RASA_TELEMETRY_ENABLED="false")
+    env = rasa_env()
     try:
         done = subprocess.run(
             command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import sys
 from typing import Any, Callable, Dict, List, Optional
 
@@ -27,6 +26,7 @@ from bot.channels.telegram.constants import (
     WEBHOOK_PATH,
     check_secret_token,
 )
+from dichvucong.settings import TelegramToolSettings
 
 # httpx logs request URLs, which contain the bot token, at INFO.
 logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -37,7 +37,9 @@ class AdminError(Exception):
 
 
 def env(name: str, missing: str) -> str:
-    value = os.environ.get(name, "").strip()
+    """A Telegram tool setting (read by ``TelegramToolSettings``), or AdminError."""
+    field = {"TELEGRAM_BOT_TOKEN": "bot_token", "TELEGRAM_SECRET_TOKEN": "secret_token"}[name]
+    value = getattr(TelegramToolSettings.from_env(), field)
     if not value:
         raise AdminError(missing)
     return value
@@ -67,7 +69,7 @@ def secret_token() -> str:
 
 
 def base_url() -> str:
-    return os.environ.get("TELEGRAM_API_BASE_URL", "").strip() or DEFAULT_BASE_URL
+    return TelegramToolSettings.from_env().base_url or DEFAULT_BASE_URL
 
 
 def make_bot(token: Optional[str] = None) -> Bot:

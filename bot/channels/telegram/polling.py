@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import sys
 from typing import Any, Dict, Optional
@@ -26,6 +25,7 @@ from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError
 
 from bot.channels.telegram.admin import AdminError, base_url, bot_token, explain, secret_token
 from bot.channels.telegram.constants import ALLOWED_UPDATES, SECRET_HEADER, WEBHOOK_PATH
+from dichvucong.settings import TelegramToolSettings, settings
 
 logger = logging.getLogger("bot.channels.telegram.polling")
 logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -177,7 +177,7 @@ async def main_async(poll_timeout: int) -> int:
     except AdminError as error:
         print(f"Lỗi: {error}", file=sys.stderr)
         return 2
-    rasa_url = os.environ.get("RASA_URL", "").strip() or "http://127.0.0.1:5005"
+    rasa_url = settings().rasa_api.url
     bot = Bot(token, base_url=base_url())
     poller = Poller(bot, rasa_url, secret, poll_timeout)
     loop = asyncio.get_running_loop()
@@ -202,7 +202,7 @@ async def main_async(poll_timeout: int) -> int:
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
-        poll_timeout = int(os.environ.get("TELEGRAM_POLL_TIMEOUT", "30"))
+        poll_timeout = int(TelegramToolSettings.from_env().poll_timeout)
     except ValueError:
         print("Lỗi: TELEGRAM_POLL_TIMEOUT phải là số giây, ví dụ 30.", file=sys.stderr)
         return 2

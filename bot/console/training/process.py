@@ -7,13 +7,13 @@ console's shutdown (or Ctrl-C in the command line) can stop them.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import threading
 from typing import Callable, Dict, List, Tuple
 
 from bot.console.settings import ROOT
+from dichvucong.settings import rasa_env
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 TAIL_LINES = 60
@@ -36,8 +36,7 @@ class Processes:
         env: Dict[str, str] | None = None,
     ) -> Tuple[int, List[str]]:
         """Run ``command``, feeding each line to ``on_line``; (exit code, last lines)."""
-        full_env = dict(os.environ, PYTHONPATH=str(ROOT), RASA_TELEMETRY_ENABLED="false")
-        full_env.update(env or {})
+        full_env = rasa_env(**(env or {}))
         process = subprocess.Popen(
             command, cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
