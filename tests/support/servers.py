@@ -14,7 +14,9 @@ from typing import Any, Dict, List
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-MODEL = ROOT / "models" / "current.tar.gz"
+# ASSISTANT_TEST_MODEL lets a developer test a model trained elsewhere (make test
+# always uses the one it trained).
+MODEL = Path(os.environ.get("ASSISTANT_TEST_MODEL") or ROOT / "models" / "current.tar.gz")
 
 
 def free_port() -> int:
