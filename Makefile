@@ -24,7 +24,7 @@ TRAIN_DATA := data/nlu data/rules
 TRAIN_INPUTS := config.yml $(wildcard domain/*.yml) $(wildcard data/nlu/*.yml) \
 	$(wildcard data/rules/*.yml) $(wildcard bot/nlu/*.py) dichvucong/text.py
 
-.PHONY: help install run shell telegram console train test test-unit lint validate stories eval crossval lock clean
+.PHONY: help install run shell telegram console train test test-unit fuzz lint validate stories eval crossval lock clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -83,6 +83,9 @@ test: lint validate $(MODEL) ## Run every check: lint, data validation, pytest (
 
 test-unit: $(STAMP) ## Fast tests only: no trained model, PostgreSQL or Chromium (tests/unit)
 	@$(call PYTEST,-m unit tests/unit)
+
+fuzz: $(MODEL) ## 10,000 hostile inputs on every channel; figures in reports/fuzz.md (FUZZ_ARGS="--inputs 500")
+	$(PY) scripts/fuzz.py $(FUZZ_ARGS)
 
 eval: $(MODEL) ## NLU report per writing style vs Rasa's default config (reports/); EVAL_ARGS="--train" also times training
 	$(PY) -m bot.eval_report $(EVAL_ARGS)
