@@ -25,7 +25,7 @@ import dataclasses
 import datetime as dt
 from typing import Callable, Iterable, Optional
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -128,6 +128,49 @@ class Throttle:
             until = max(until or now, row.month_started_at + MONTH)
         row.locked_until = until
         session.flush()
+
+    def attempt(
+        self, keys: Iterable[str], now: Optional[dt.datetime] = None
+    ) -> Optional[dt.datetime]:
+        """Reserve one try before checking a secret: the lock end if refused, else None.
+
+        The try is counted as a failure first (:meth:`forgive` it on success), in
+        one transaction, so that parallel requests cannot all pass a check made
+        before any of them failed.
+        """
+        now = as_utc(now) if now else utcnow()
+        keys = sorted(set(keys))
+        for attempt in range(3):
+            try:
+                with self._sessions.begin() as session:
+                    # Take the write lock first (SQLite) and the rows' locks (PostgreSQL).
+                    session.execute(
+                        update(ThrottleScope).where(ThrottleScope.scope.in_(keys))
+                        .values(failures=ThrottleScope.failures)
+                    )
+                    until = session.execute(
+                        select(func.max(ThrottleScope.locked_until)).where(
+                            ThrottleScope.scope.in_(keys), ThrottleScope.locked_until > now)
+                    ).scalar()
+                    if until is not None:
+                        return until
+                    for key in keys:
+                        self._count(session, key, now)
+                return None
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        return None
+
+    def forgive(self, keys: Iterable[str]) -> None:
+        """Take back one reserved try of ``keys`` (the secret was right)."""
+        with self._sessions.begin() as session:
+            for row in session.execute(
+                select(ThrottleScope).where(ThrottleScope.scope.in_(sorted(set(keys))))
+            ).scalars():
+                row.failures = max(row.failures - 1, 0)
+                row.day_failures = max(row.day_failures - 1, 0)
+                row.month_failures = max(row.month_failures - 1, 0)
 
     def succeed(self, keys: Iterable[str]) -> None:
         """A success ends the streaks and the lock growth of ``keys``."""

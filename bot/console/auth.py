@@ -163,7 +163,7 @@ class Accounts:
         """Check the password and open a session; returns (cookie token, Authenticated)."""
         at = now()
         user_key, ip_key = self._keys(username, address)
-        until = self.throttle.locked_until((user_key, ip_key), at)
+        until = self.throttle.attempt((user_key, ip_key), at)
         if until:
             raise LoginThrottled(
                 f"Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {minutes_left(until, at)} phút."
@@ -205,10 +205,13 @@ class Accounts:
                 auth = Authenticated(
                     user.id, user.username, user.role, record.csrf_token, record.id, []
                 )
-        if failed:
-            self.throttle.fail((user_key, ip_key), at)
-        elif error is None:
-            self.throttle.unlock((user_key,))
+        if not failed:
+            # The reserved try was not a failure: forget it (and the account's streak).
+            self.throttle.forgive((ip_key,))
+            if error is None:
+                self.throttle.unlock((user_key,))
+            else:
+                self.throttle.forgive((user_key,))
         if error:
             raise error
         return token, auth

@@ -132,3 +132,60 @@ def test_login_redirect_never_leaves_the_console(value):
 ])
 def test_login_redirect_keeps_the_consoles_own_paths(value):
     assert safe_next(value) == value
+
+
+def test_parallel_wrong_logins_get_no_more_password_checks_than_the_limit(tmp_path, monkeypatch):
+    # 24 wrong logins sent 8 at a time used to get 14 password checks instead of 5.
+    import concurrent.futures
+
+    from bot.console import auth
+    from bot.console.auth import Accounts, AuthError
+    from bot.console.db import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'console.db'}", auto_migrate=True)
+    accounts = Accounts(db, max_failures=5)
+    accounts.add_user("lan", "mat-khau-dung-dai-1", "reviewer")
+    checks = []
+    real = auth._hasher
+
+    class Counting:
+        def verify(self, hashed, password):
+            checks.append(password)
+            return real.verify(hashed, password)
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+    monkeypatch.setattr(auth, "_hasher", Counting())
+
+    def wrong(_):
+        try:
+            accounts.login("lan", "sai-mat-khau", "10.0.0.1")
+        except AuthError as error:
+            return type(error).__name__
+        return "logged in"
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(wrong, range(24)))
+    assert "logged in" not in outcomes
+    assert len(checks) <= 5
+    # The right password is refused while the lock lasts...
+    with pytest.raises(auth.LoginThrottled):
+        accounts.login("lan", "mat-khau-dung-dai-1", "10.0.0.1")
+    db.dispose()
+
+
+def test_a_right_password_does_not_count_as_a_failure(tmp_path):
+    from bot.console.auth import Accounts, AuthError
+    from bot.console.db import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'console.db'}", auto_migrate=True)
+    accounts = Accounts(db, max_failures=3, max_failures_per_ip=3)
+    accounts.add_user("lan", "mat-khau-dung-dai-1", "reviewer")
+    for _ in range(5):
+        accounts.login("lan", "mat-khau-dung-dai-1", "10.0.0.2")
+    for _ in range(2):
+        with pytest.raises(AuthError):
+            accounts.login("lan", "sai", "10.0.0.2")
+    assert accounts.login("lan", "mat-khau-dung-dai-1", "10.0.0.2")
+    db.dispose()
