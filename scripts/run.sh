@@ -27,28 +27,41 @@ secret ASSISTANT_SECRET var/assistant-secret
 # Dossier database: create or upgrade the tables and load the demo dossiers.
 .venv/bin/python -m bot.cli.dossiers seed-demo >/dev/null
 
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+# Each process is started by a function, so the supervisor below can start it again.
+declare -A pid=()
+start_actions() {
+  .venv/bin/python -m actions.server --port "$ACTION_PORT" >>logs/actions.log 2>&1 &
+  pid[actions]=$!
+}
+start_rasa() {
+  .venv/bin/rasa run --model models/current.tar.gz --endpoints endpoints.yml \
+    --credentials "${CREDENTIALS:-credentials.yml}" --port "$RASA_PORT" --interface "${RASA_INTERFACE:-127.0.0.1}" \
+    --enable-api --auth-token "$RASA_API_TOKEN" >>logs/rasa.log 2>&1 &
+  pid[rasa]=$!
+}
+start_after() {
+  RASA_URL="http://127.0.0.1:$RASA_PORT" bash -c "$AFTER_START" &
+  pid[after]=$!
+}
+cleanup() { for p in "${pid[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
+# wait_up NAME URL LOG SECONDS: until URL answers, or the process died.
+wait_up() {
+  for _ in $(seq 1 "$4"); do
+    curl -fsS "$2" >/dev/null 2>&1 && return 0
+    kill -0 "${pid[$1]}" 2>/dev/null || { echo "$1 failed to start; see $3" >&2; tail -20 "$3" >&2; return 1; }
+    sleep 1
+  done
+  echo "$1 did not answer within $4 s; see $3" >&2
+  return 1
+}
 
-.venv/bin/python -m actions.server --port "$ACTION_PORT" >logs/actions.log 2>&1 &
-pids+=($!)
-for _ in $(seq 1 60); do
-  curl -fsS "http://127.0.0.1:$ACTION_PORT/health" >/dev/null 2>&1 && break
-  kill -0 "${pids[0]}" 2>/dev/null || { echo "Action server failed to start; see logs/actions.log" >&2; tail -20 logs/actions.log >&2; exit 1; }
-  sleep 1
-done
-
-.venv/bin/rasa run --model models/current.tar.gz --endpoints endpoints.yml \
-  --credentials "${CREDENTIALS:-credentials.yml}" --port "$RASA_PORT" --interface "${RASA_INTERFACE:-127.0.0.1}" \
-  --enable-api --auth-token "$RASA_API_TOKEN" >logs/rasa.log 2>&1 &
-pids+=($!)
+: >logs/actions.log; : >logs/rasa.log
+start_actions
+wait_up actions "http://127.0.0.1:$ACTION_PORT/health" logs/actions.log 60 || exit 1
+start_rasa
 echo "Loading the model (about 30 seconds)..."
-for _ in $(seq 1 180); do
-  curl -fsS "http://127.0.0.1:$RASA_PORT/webhooks/webchat/" >/dev/null 2>&1 && break
-  kill -0 "${pids[1]}" 2>/dev/null || { echo "Rasa server failed to start; see logs/rasa.log" >&2; tail -20 logs/rasa.log >&2; exit 1; }
-  sleep 1
-done
+wait_up rasa "http://127.0.0.1:$RASA_PORT/webhooks/webchat/" logs/rasa.log 180 || exit 1
 if [ "${1:-}" = "shell" ]; then
   # The terminal is one more client of the running assistant (bot/terminal.py).
   .venv/bin/python -m bot.terminal --url "http://127.0.0.1:$RASA_PORT"
@@ -60,8 +73,25 @@ echo "  REST API:  http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook"
 echo "  Demo dossiers to look up: data/demo/README.md"
 echo "  Staff CLI: .venv/bin/python -m bot.cli.dossiers --help   (status changes notify subscribers)"
 echo "  Logs:      logs/rasa.log, logs/actions.log    (Ctrl-C to stop)"
-if [ -n "${AFTER_START:-}" ]; then
-  RASA_URL="http://127.0.0.1:$RASA_PORT" bash -c "$AFTER_START" &
-  pids+=($!)
-fi
-wait -n "${pids[@]}"
+[ -n "${AFTER_START:-}" ] && start_after
+
+# Supervisor: a process that dies is started again, and says so; a process that
+# keeps dying (5 times in 10 minutes) stops the assistant instead of looping.
+declare -A deaths=()
+while true; do
+  sleep "${SUPERVISE_INTERVAL:-2}"
+  for name in "${!pid[@]}"; do
+    kill -0 "${pid[$name]}" 2>/dev/null && continue
+    code=0; wait "${pid[$name]}" 2>/dev/null || code=$?
+    now=$(date +%s)
+    recent=""
+    for t in ${deaths[$name]:-}; do (( now - t < 600 )) && recent+="$t "; done
+    deaths[$name]="$recent$now"
+    if (( $(wc -w <<<"${deaths[$name]}") >= 5 )); then
+      echo "$(date '+%F %T') $name stopped 5 times in 10 minutes (exit $code); giving up. See logs/." >&2
+      exit 1
+    fi
+    echo "$(date '+%F %T') $name stopped (exit $code); restarting it. See logs/$name.log." >&2
+    "start_$name"
+  done
+done
