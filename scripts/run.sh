@@ -44,7 +44,9 @@ start_after() {
   pid[after]=$!
 }
 cleanup() { for p in "${pid[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+# A signal ends the supervisor too (a trap alone would let it restart everything).
+trap 'exit 130' INT TERM
 # wait_up NAME URL LOG SECONDS: until URL answers, or the process died.
 wait_up() {
   for _ in $(seq 1 "$4"); do
