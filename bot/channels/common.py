@@ -6,13 +6,16 @@
 * button titles cut to a platform's limit;
 * :class:`BackgroundTurns`: webhooks are answered at once and the turn runs in
   a task that is kept referenced and drained when the server stops;
-* :class:`RecentKeys`: platforms resend a delivery they think was lost;
+* :class:`RecentKeys` and :class:`SeenDeliveries`: platforms resend a delivery
+  they think was lost; the memory is the cheap first check, the shared table
+  (``dichvucong.deliveries``) the one that holds across replicas and restarts;
 * :func:`retry`: one backoff loop for the outgoing API calls;
 * the Vietnamese replies both channels give.
 """
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import re
 import time
@@ -20,6 +23,7 @@ import unicodedata
 from collections import OrderedDict
 from typing import Any, Awaitable, Callable, Coroutine, Hashable, List, Optional, Set, TypeVar
 
+from dichvucong.deliveries import Deliveries
 from dichvucong.text import normalize
 
 logger = logging.getLogger(__name__)
@@ -150,8 +154,8 @@ class RecentKeys:
     """Keys seen recently: the last ``size``, and within ``ttl`` seconds if given.
 
     Telegram resends an update with the same update_id, Zalo a delivery with
-    the same msg_id. One process only: with several replicas behind a
-    balancer, this check belongs in a shared store (Redis SET NX EX).
+    the same msg_id. One process only: :class:`SeenDeliveries` puts the shared
+    table behind it.
     """
 
     def __init__(self, size: int, ttl: Optional[float] = None):
@@ -178,6 +182,81 @@ class RecentKeys:
             return True
         self._expiry[key] = now + self.ttl if self.ttl is not None else float("inf")
         return False
+
+
+class SeenDeliveries:
+    """Has a delivery been accepted before, by this process, another replica, or before a restart?
+
+    The in-memory :class:`RecentKeys` answers repeats seen here without a
+    query; anything new is inserted into ``channel_deliveries``
+    (:class:`dichvucong.deliveries.Deliveries`, in a thread: the calls block).
+    When the database cannot be reached in time the memory alone decides and
+    a warning is logged: an event is never dropped, nor answered with a 5xx,
+    because the database is down. Rows older than ``retention`` seconds are
+    pruned at most once an hour.
+    """
+
+    PRUNE_EVERY = 3600.0
+
+    def __init__(
+        self,
+        channel: str,
+        size: int,
+        retention: float,
+        store: Optional[Deliveries] = None,
+        database_url: Optional[str] = None,
+        timeout: float = 1.5,
+    ):
+        self.channel = channel
+        self.retention = retention
+        self.timeout = timeout
+        self.recent = RecentKeys(size, ttl=retention)
+        self._store = store
+        self._database_url = database_url
+        self._degraded = False
+        self._next_prune = 0.0
+
+    @property
+    def store(self) -> Deliveries:
+        # Built on first use: a channel that never receives a webhook opens nothing.
+        if self._store is None:
+            self._store = Deliveries(self._database_url)
+        return self._store
+
+    async def first_time(self, key: str) -> bool:
+        """True for a delivery not accepted before (and now recorded as accepted)."""
+        if self.recent.seen(key):
+            return False
+        now = dt.datetime.now(dt.timezone.utc)
+        try:
+            first = await asyncio.wait_for(
+                asyncio.to_thread(self.store.first_time, key, self.channel, now), self.timeout
+            )
+        except Exception as error:  # unreachable, no table, locked, too slow
+            self._unavailable(error)
+            return True
+        if self._degraded:
+            self._degraded = False
+            logger.info("%s: delivery store reachable again", self.channel)
+        await self._maybe_prune(now)
+        return first
+
+    def _unavailable(self, error: BaseException) -> None:
+        if not self._degraded:
+            logger.warning("%s: delivery store unavailable (%s); duplicates are caught by this "
+                           "process's memory only until it is back", self.channel,
+                           error.__class__.__name__)
+        self._degraded = True
+
+    async def _maybe_prune(self, now: dt.datetime) -> None:
+        if time.monotonic() < self._next_prune:
+            return
+        self._next_prune = time.monotonic() + self.PRUNE_EVERY
+        older_than = now - dt.timedelta(seconds=self.retention)
+        try:
+            await asyncio.wait_for(asyncio.to_thread(self.store.prune, older_than), 10)
+        except Exception:
+            logger.warning("%s: old deliveries not pruned", self.channel, exc_info=True)
 
 
 # --- retries ---------------------------------------------------------------

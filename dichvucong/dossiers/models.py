@@ -230,3 +230,20 @@ class Notification(Base):
         CheckConstraint(f"kind IN ({_in(NOTIFICATION_KINDS)})", name="kind"),
         Index("ix_notifications_subscription_id_kind", "subscription_id", "kind"),
     )
+
+
+class ChannelDelivery(Base):
+    """A platform delivery already accepted (``dichvucong.deliveries``).
+
+    Telegram and Zalo resend what they think was lost; a key here (a message
+    or update id, or a digest of the event) means "answered already", for
+    every replica and across restarts. Rows older than the platforms' retry
+    schedule are pruned.
+    """
+
+    __tablename__ = "channel_deliveries"
+
+    id = Column(Integer, primary_key=True)
+    key = Column(String(300), nullable=False, unique=True)
+    channel = Column(String(32), nullable=False)
+    seen_at = Column(UTCDateTime(), nullable=False, index=True)

@@ -411,6 +411,28 @@ def test_recent_keys_without_ttl_remember_the_last_size():
     assert len(keys) == 2 and 1 not in keys and not keys.seen(1)
 
 
+async def test_an_update_resent_after_a_restart_or_to_another_replica_is_ignored(tmp_path):
+    from dichvucong.dossiers.store import migrate
+
+    url = f"sqlite:///{tmp_path / 'dossiers.db'}"
+    migrate(url)
+    before = TelegramInput(TOKEN, SECRET, database_url=url)
+    assert await before.first_delivery(7001)
+    assert not await before.first_delivery(7001)  # the memory answers
+    after = TelegramInput(TOKEN, SECRET, database_url=url)  # restarted, or a second replica
+    assert not await after.first_delivery(7001)
+    assert await after.first_delivery(7002)
+    # Update ids count per bot: another bot's update 7001 is another update.
+    other_bot = TelegramInput("456:OTHER", SECRET, database_url=url)
+    assert await other_bot.first_delivery(7001)
+
+
+async def test_without_the_delivery_table_updates_are_still_handled_once(tmp_path, caplog):
+    channel = TelegramInput(TOKEN, SECRET, database_url=f"sqlite:///{tmp_path / 'empty.db'}")
+    assert await channel.first_delivery(1) and not await channel.first_delivery(1)
+    assert "delivery store unavailable" in caplog.text
+
+
 async def test_retry_backs_off_honours_the_platforms_wait_and_caps_it():
     waits: List[float] = []
     outcomes = [common.Retryable("down"), common.Retryable("down"),

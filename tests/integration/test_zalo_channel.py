@@ -34,6 +34,7 @@ from bot.channels.zalo import (
     split_text,
 )
 from dichvucong import inbound
+from dichvucong.dossiers.store import migrate
 from tests.support.fake_zalo import FakeZalo
 
 APP_ID = "1234567890123456789"
@@ -134,6 +135,24 @@ def test_a_stale_or_future_timestamp_is_refused_even_when_signed(offset_ms):
     assert authenticate(raw, header, APP_ID, OA_SECRET, max_skew_seconds=300)[0] == 401
 
 
+@pytest.mark.parametrize("minutes", [0.5, 5.5, 20.5, 40, 50.5, 110.5])
+def test_zalos_retries_with_the_original_timestamp_fit_the_default_window(minutes):
+    # Zalo retries after 30 s, 5, 15, 30 and 60 minutes, keeping the first timestamp.
+    event = event_text("u1", "xin chào")
+    event["timestamp"] = str(now_ms() - int(minutes * 60_000))
+    raw, header = signed(event)
+    assert zalo.DEFAULT_MAX_SKEW_SECONDS == 7200
+    assert authenticate(raw, header, APP_ID, OA_SECRET)[0] == 200
+
+
+@pytest.mark.parametrize("offset_ms", [-7_260_000, 7_260_000, -86_400_000])
+def test_beyond_two_hours_a_signed_event_is_refused_by_default(offset_ms):
+    event = event_text("u1", "xin chào")
+    event["timestamp"] = str(now_ms() + offset_ms)
+    raw, header = signed(event)
+    assert authenticate(raw, header, APP_ID, OA_SECRET)[0] == 401
+
+
 def test_a_missing_or_non_numeric_timestamp_is_refused():
     for timestamp in (None, "hôm qua", True):
         event = event_text("u1", "xin chào")
@@ -181,15 +200,15 @@ def test_an_upper_case_mac_is_accepted():
 # ---------------------------------------------------------------- duplicates
 
 
-def test_a_repeated_msg_id_is_a_duplicate(tmp_path):
+async def test_a_repeated_msg_id_is_a_duplicate(tmp_path):
     channel = make_channel(tmp_path)
     event = event_text("u1", "xin chào", msg_id="m-1")
-    assert not channel.is_duplicate(event)
-    assert channel.is_duplicate(dict(event, timestamp=str(now_ms() + 5)))
-    assert not channel.is_duplicate(event_text("u1", "xin chào", msg_id="m-2"))
+    assert not await channel.is_duplicate(event)
+    assert await channel.is_duplicate(dict(event, timestamp=str(now_ms() + 5)))
+    assert not await channel.is_duplicate(event_text("u1", "xin chào", msg_id="m-2"))
     follow = event_follow("u1")
-    assert not channel.is_duplicate(follow) and channel.is_duplicate(follow)
-    assert not channel.is_duplicate(event_of("oa_send_text", "oa"))
+    assert not await channel.is_duplicate(follow) and await channel.is_duplicate(follow)
+    assert not await channel.is_duplicate(event_of("oa_send_text", "oa"))
 
 
 def test_the_duplicate_cache_forgets_after_its_ttl_and_stays_bounded():
@@ -199,6 +218,163 @@ def test_the_duplicate_cache_forgets_after_its_ttl_and_stays_bounded():
     for key in "bcde":
         cache.seen(key, now=12)
     assert len(cache) <= 3
+
+
+# ---------------------------------------------------------------- the webhook: URL check,
+# verify-only mode, replays across instances
+
+
+async def webhook(channel: ZaloInput, raw: bytes, signature: Optional[str], received: list):
+    """One webhook request through the channel, its background turn finished."""
+    async def on_new_message(message):
+        received.append(message)
+
+    answer = await channel.webhook(raw, signature, on_new_message)
+    await channel._turns.drain()
+    return answer
+
+
+def quiet_channel(tmp_path: Path, **kwargs: Any) -> ZaloInput:
+    channel = make_channel(tmp_path, **kwargs)
+    channel.output = RecordingOutput()
+    return channel
+
+
+def migrated(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'shared-dossiers.db'}"
+    migrate(url)
+    return url
+
+
+@pytest.mark.parametrize("raw", [b"{}", b" { }\n"])
+async def test_zalos_unsigned_url_check_gets_200_and_nothing_else(tmp_path, raw):
+    channel, received = quiet_channel(tmp_path), []
+    assert await webhook(channel, raw, None, received) == (200, {"status": "ok"})
+    assert await webhook(channel, raw, "", received) == (200, {"status": "ok"})
+    assert received == [] and channel.output.sent == [] and len(channel.seen.recent) == 0
+
+
+@pytest.mark.parametrize(
+    "raw, signature",
+    [(b"{}", "mac=00"), (b'{"timestamp": "1"}', None), (b'{"a": {}}', None), (b"[]", None),
+     (b"", None), (b"null", None)],
+    ids=["signed {}", "timestamp only", "nested", "list", "empty", "null"],
+)
+async def test_every_other_unsigned_or_wrongly_signed_request_is_still_refused(
+    tmp_path, raw, signature
+):
+    channel, received = quiet_channel(tmp_path), []
+    assert (await webhook(channel, raw, signature, received))[0] == 401
+    assert received == []
+
+
+async def test_without_the_oa_secret_key_only_the_url_check_is_answered(tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    channel, received = quiet_channel(tmp_path, oa_secret_key=None), []
+    assert channel.verify_only
+    assert "verify-only mode: add ZALO_OA_SECRET_KEY and restart" in caplog.text  # at start
+    caplog.clear()
+    assert await webhook(channel, b"{}", None, received) == (200, {"status": "ok"})
+    # Signed with the real key, with an empty key (which anyone could do), or not at all.
+    for secret in (OA_SECRET, ""):
+        raw, header = signed(event_text("u1", "xin chào"), secret=secret)
+        assert (await webhook(channel, raw, header, received))[0] == 401
+    assert (await webhook(channel, b'{"timestamp": "1"}', None, received))[0] == 401
+    assert "verify-only mode: add ZALO_OA_SECRET_KEY and restart" in caplog.text
+    assert received == [] and channel.output.sent == []
+
+
+@pytest.mark.parametrize("key", [None, "", "  "])
+def test_credentials_without_the_oa_secret_key_start_in_verify_only_mode(tmp_path, key, caplog):
+    credentials = {"app_id": APP_ID, "access_token": "a", "token_file": str(tmp_path / "t.json"),
+                   "database_url": f"sqlite:///{tmp_path / 'd.db'}"}
+    if key is not None:
+        credentials["oa_secret_key"] = key
+    assert ZaloInput.from_credentials(credentials).verify_only
+    assert "verify-only mode" in caplog.text
+    credentials["oa_secret_key"] = OA_SECRET
+    assert not ZaloInput.from_credentials(credentials).verify_only
+
+
+async def test_a_40_minute_old_retry_with_a_valid_mac_is_accepted(tmp_path):
+    channel, received = quiet_channel(tmp_path, database_url=migrated(tmp_path)), []
+    event = event_text("u1", "lệ phí làm căn cước")
+    event["timestamp"] = str(now_ms() - 40 * 60_000)
+    assert await webhook(channel, *signed(event), received) == (200, {"status": "accepted"})
+    assert [m.text for m in received] == ["lệ phí làm căn cước"]
+
+
+async def test_an_event_replayed_after_the_channel_is_recreated_is_ignored(tmp_path):
+    url, received = migrated(tmp_path), []
+    raw, header = signed(event_text("u1", "lệ phí làm căn cước", msg_id="restart-1"))
+    before = quiet_channel(tmp_path, database_url=url)
+    assert await webhook(before, raw, header, received) == (200, {"status": "accepted"})
+    after = quiet_channel(tmp_path, database_url=url)  # a restart: nothing in memory
+    assert await webhook(after, raw, header, received) == (200, {"status": "duplicate"})
+    assert len(received) == 1
+
+
+async def test_two_replicas_receiving_one_event_at_once_accept_it_once(tmp_path):
+    url, received = migrated(tmp_path), []
+    raw, header = signed(event_text("u1", "lệ phí làm căn cước", msg_id="race-1"))
+    replicas = [quiet_channel(tmp_path, database_url=url) for _ in range(2)]
+    answers = await asyncio.gather(*(webhook(r, raw, header, received) for r in replicas))
+    assert sorted(a[1]["status"] for a in answers) == ["accepted", "duplicate"]
+    assert len(received) == 1
+
+
+async def test_an_event_without_msg_id_sent_twice_is_handled_once(tmp_path):
+    url, received = migrated(tmp_path), []
+    event = event_text("u1", "lệ phí làm căn cước")
+    del event["message"]["msg_id"]
+    raw, header = signed(event)
+    assert await webhook(quiet_channel(tmp_path, database_url=url), raw, header, received) == \
+        (200, {"status": "accepted"})
+    assert await webhook(quiet_channel(tmp_path, database_url=url), raw, header, received) == \
+        (200, {"status": "duplicate"})
+    # The same words at another time are another message.
+    later = json.loads(raw)
+    later["timestamp"] = str(int(later["timestamp"]) + 1000)
+    assert (await webhook(quiet_channel(tmp_path, database_url=url), *signed(later), received))[1] \
+        == {"status": "accepted"}
+    assert len(received) == 2
+
+
+def test_events_without_msg_id_are_keyed_on_name_sender_text_and_timestamp():
+    event = event_text("u1", "xin chào")
+    del event["message"]["msg_id"]
+    key = zalo.input.delivery_key(event)
+    content = "\x1f".join(["user_send_text", "u1", "xin chào", event["timestamp"]])
+    assert key == "event:" + hashlib.sha256(content.encode()).hexdigest()
+    assert zalo.input.delivery_key(dict(event, sender={"id": "u2"})) != key
+    assert zalo.input.delivery_key(event_text("u1", "x", msg_id="m-7")) == "msg:m-7"
+
+
+async def test_without_the_delivery_table_the_event_is_still_handled_and_repeats_caught(
+    tmp_path, caplog
+):
+    channel, received = quiet_channel(tmp_path), []  # its database was never migrated
+    raw, header = signed(event_text("u1", "xin chào", msg_id="no-table-1"))
+    assert await webhook(channel, raw, header, received) == (200, {"status": "accepted"})
+    assert await webhook(channel, raw, header, received) == (200, {"status": "duplicate"})
+    other = signed(event_text("u1", "lệ phí", msg_id="no-table-2"))
+    assert (await webhook(channel, *other, received))[1] == {"status": "accepted"}
+    assert len(received) == 2
+    warnings = [r for r in caplog.records if "delivery store unavailable" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
+
+
+async def test_an_unreachable_database_never_delays_the_answer_past_zalos_deadline(tmp_path):
+    class Hanging:
+        def first_time(self, *args):
+            time.sleep(1)
+
+    channel, received = quiet_channel(tmp_path, deliveries=Hanging()), []
+    channel.seen.timeout = 0.2
+    raw, header = signed(event_text("u1", "xin chào", msg_id="slow-1"))
+    started = time.monotonic()
+    assert await webhook(channel, raw, header, received) == (200, {"status": "accepted"})
+    assert time.monotonic() - started < 2 and len(received) == 1
 
 
 # ---------------------------------------------------------------- event routing
@@ -213,9 +389,12 @@ class RecordingOutput(ZaloOutput):
 
 
 def make_channel(tmp_path: Path, **kwargs: Any) -> ZaloInput:
+    # The delivery store is the test's own file (not migrated unless a test
+    # migrates it: the channel then falls back to its memory), never var/.
     options = dict(
         app_id=APP_ID, oa_secret_key=OA_SECRET, access_token="access-0",
         refresh_token="refresh-0", app_secret=APP_SECRET, token_file=str(tmp_path / "token.json"),
+        database_url=f"sqlite:///{tmp_path / 'deliveries.db'}",
     )
     options.update(kwargs)
     return ZaloInput(**options)
@@ -325,7 +504,7 @@ async def test_a_refused_text_gets_its_polite_reply(tmp_path, text, reply):
 async def test_a_malformed_event_is_ignored_without_raising(tmp_path, changes, caplog):
     channel = make_channel(tmp_path)
     event = dict(event_text("u1", "xin chào"), **changes)
-    assert channel.is_duplicate(event) in (True, False)
+    assert await channel.is_duplicate(event) in (True, False)
     assert await route(tmp_path, event) == ([], [])
     assert "failed to handle" not in caplog.text
 
@@ -546,6 +725,39 @@ async def test_errors_outside_the_interaction_window_are_not_retried(fake, tmp_p
     assert "not retried" in caplog.text
 
 
+@pytest.mark.parametrize("code", [-201, -210, -240, -1])
+async def test_refused_buttons_are_sent_again_as_the_text_alone(fake, tmp_path, code, caplog):
+    output = make_output(fake, tmp_path / "token.json")
+    fake.refuse_buttons(code)
+    await output.send_response("u1", {"text": "Bạn muốn hỏi gì về kết hôn?",
+                                       "buttons": list(RASA_BUTTONS)})
+    # The second group of buttons ("Các lựa chọn khác:") is not sent as a bare text.
+    assert fake.sent("u1") == [{"text": "Bạn muốn hỏi gì về kết hôn?"}]
+    assert [c["error"] for c in fake.calls] == [code, 0]
+    assert "the text is sent alone" in caplog.text
+
+
+async def test_refused_buttons_under_a_long_answer_lose_no_text(fake, tmp_path):
+    output = make_output(fake, tmp_path / "token.json")
+    fake.refuse_buttons()
+    text = "\n\n".join(paragraph(n) for n in range(8))
+    await output.send_response("u1", {"text": text, "buttons": list(RASA_BUTTONS)[:3]})
+    assert all("attachment" not in m for m in fake.sent("u1"))
+    assert "\n\n".join(fake.texts("u1")).split() == text.split()
+
+
+@pytest.mark.parametrize("code", [-230, -32])
+async def test_window_and_rate_errors_do_not_strip_the_buttons(fake, tmp_path, code):
+    output = make_output(fake, tmp_path / "token.json")
+    fake.fail_next(code, times=1)
+    await output.send_response("u1", {"text": "Mời bạn chọn", "buttons": list(RASA_BUTTONS)[:2]})
+    sent = fake.sent("u1")
+    if code in zalo.WINDOW_ERRORS:
+        assert sent == [] and len(fake.calls) == 1  # not retried, not resent
+    else:
+        assert len(sent) == 1 and sent[0]["attachment"]["payload"]["buttons"]
+
+
 async def test_an_unreachable_api_does_not_raise(tmp_path):
     tokens = ZaloTokenManager(APP_ID, APP_SECRET, "a", "r", "http://127.0.0.1:9",
                               str(tmp_path / "t.json"))
@@ -652,8 +864,11 @@ async def test_without_refresh_credentials_the_token_is_used_as_is(fake, tmp_pat
 
 
 def test_missing_credentials_are_named():
-    with pytest.raises(ValueError, match="oa_secret_key"):
-        ZaloInput.from_credentials({"app_id": APP_ID, "access_token": "a"})
+    # oa_secret_key may be missing: that is verify-only mode (below).
+    with pytest.raises(ValueError, match="app_id"):
+        ZaloInput.from_credentials({"oa_secret_key": OA_SECRET, "access_token": "a"})
+    with pytest.raises(ValueError, match="access_token"):
+        ZaloInput.from_credentials({"app_id": APP_ID, "oa_secret_key": OA_SECRET})
 
 
 # ---------------------------------------------------------------- end to end
@@ -904,3 +1119,46 @@ def test_a_signed_but_malformed_event_is_accepted_and_ignored(live):
         deliver(assistant, dict(event_text("zalo-e2e-odd", "xin chào"), **changes))
     settle(assistant, server)
     assert server.texts("zalo-e2e-odd") == []
+
+
+def test_zalos_url_check_is_answered_over_http_and_starts_no_turn(live):
+    assistant, server, _ = live
+    before = len(server.calls)
+    assert post(assistant, b"{}", None)[0] == 200
+    assert post(assistant, b'{"event_name": "user_send_text"}', None)[0] == 401
+    settle(assistant, server)
+    assert all(str(c["user_id"]).startswith("control-") for c in server.calls[before:])
+
+
+def test_a_40_minute_old_retry_is_answered(live):
+    assistant, server, _ = live
+    event = event_text("zalo-e2e-late", "lệ phí đăng ký tạm trú bao nhiêu")
+    event["timestamp"] = str(now_ms() - 40 * 60_000)
+    deliver(assistant, event)
+    wait_texts(server, "zalo-e2e-late", lambda t: any(x.startswith("Lệ phí – ") for x in t))
+
+
+def test_an_event_without_msg_id_delivered_twice_is_answered_once(live):
+    assistant, server, _ = live
+    event = event_text("zalo-e2e-nomsgid", "lệ phí đăng ký tạm trú bao nhiêu")
+    del event["message"]["msg_id"]
+    deliver(assistant, event)
+    deliver(assistant, event)
+    wait_texts(server, "zalo-e2e-nomsgid", lambda t: any(x.startswith("Lệ phí – ") for x in t))
+    settle(assistant, server)
+    answers = [t for t in server.texts("zalo-e2e-nomsgid") if t.startswith("Lệ phí – ")]
+    assert len(answers) == 1
+
+
+def test_when_zalo_refuses_buttons_the_greeting_arrives_as_text(live):
+    assistant, server, _ = live
+    server.refuse_buttons(-201)
+    try:
+        deliver(assistant, event_follow("zalo-e2e-nobuttons"))
+        texts = wait_texts(server, "zalo-e2e-nobuttons", bool)
+    finally:
+        server.refuse_buttons(None)
+    assert texts[0].startswith("Xin chào!")
+    assert all("attachment" not in m for m in server.sent("zalo-e2e-nobuttons"))
+    refused = [c for c in server.calls if c["user_id"] == "zalo-e2e-nobuttons" and c["error"] == -201]
+    assert refused and "attachment" in refused[0]["body"]["message"]

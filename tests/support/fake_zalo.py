@@ -3,7 +3,12 @@
 It runs aiohttp on 127.0.0.1 in a thread with its own event loop, so it serves
 both in-process tests and a Rasa server started as a subprocess. It is strict
 where the real API is known to be strict: the access token, single-use refresh
-tokens, the app secret header, and the text and button limits.
+tokens, the app secret header, and the text and button limits. It accepts
+the consultation message the channel sends (``text`` plus an
+``attachment`` of type "template" whose ``payload.buttons`` holds
+oa.query.show / oa.query.hide / oa.open.url buttons) and can be told to
+refuse every message with buttons, as Zalo does for an OA or a message type
+it will not show them for (``refuse_buttons``).
 """
 from __future__ import annotations
 
@@ -44,6 +49,7 @@ class FakeZalo:
         self.calls: List[Dict[str, Any]] = []
         self.refreshes: List[Dict[str, Any]] = []
         self.refresh_delay = 0.0
+        self._buttons_refused: Optional[int] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._runner: Optional[web.AppRunner] = None
         self._thread: Optional[threading.Thread] = None
@@ -81,6 +87,11 @@ class FakeZalo:
         """Answer the next ``times`` send calls with this Zalo error code or HTTP status."""
         with self._lock:
             self._planned.extend({"error": error, "http": http_status} for _ in range(times))
+
+    def refuse_buttons(self, error: Optional[int] = -201) -> None:
+        """Answer every message with an attachment with ``error`` (None: accept them again)."""
+        with self._lock:
+            self._buttons_refused = error
 
     def expire_access_tokens(self) -> None:
         """Every access token issued so far stops working (-216) until a refresh."""
@@ -161,6 +172,8 @@ class FakeZalo:
                 self._record(token, body, -216)
                 return web.json_response({"error": -216, "message": "Access token is invalid"})
             problem = _problem(body)
+            if not problem and self._buttons_refused is not None and "attachment" in body["message"]:
+                problem = (self._buttons_refused, "attachment is not allowed")
             if problem:
                 self._record(token, body, problem[0])
                 return web.json_response({"error": problem[0], "message": problem[1]})

@@ -11,6 +11,7 @@ credentials.yml::
       secret_token: ${TELEGRAM_SECRET_TOKEN}
       base_url: ${TELEGRAM_API_BASE_URL}     # optional, https://api.telegram.org/bot
       base_file_url: ${TELEGRAM_FILE_BASE_URL}  # optional
+      database_url: ...                      # optional, DATABASE_URL (delivery de-duplication)
 
 Rasa's built-in channel (aiogram) is not used: it registers the webhook as a
 side effect of server start, calls getMe on every update instead of checking
@@ -34,7 +35,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from telegram import Message, Update
 
-from bot.channels.common import BackgroundTurns, RecentKeys
+from bot.channels.common import BackgroundTurns, SeenDeliveries
 from bot.channels.telegram.constants import (
     CONTACT_INTENT,
     CONTACT_TEXT,
@@ -53,6 +54,7 @@ from bot.channels.telegram.constants import (
 )
 from bot.channels.telegram.output import TelegramOutput
 from dichvucong.contract import METADATA_VERIFIED_PHONE
+from dichvucong.deliveries import Deliveries
 from dichvucong.inbound import (
     InvalidInput,
     clean_text,
@@ -65,6 +67,8 @@ logger = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 CHANNEL = "telegram"
+# Telegram keeps an undelivered update for 24 hours; two days covers its resends.
+DELIVERY_RETENTION = 48 * 3600
 
 
 def _command(text: str) -> Optional[str]:
@@ -112,6 +116,7 @@ class TelegramInput(InputChannel):
             secret_token=check_secret_token(secret),
             base_url=str(credentials.get("base_url") or DEFAULT_BASE_URL),
             base_file_url=credentials.get("base_file_url") or None,
+            database_url=credentials.get("database_url") or None,
         )
 
     def __init__(
@@ -120,14 +125,21 @@ class TelegramInput(InputChannel):
         secret_token: str,
         base_url: str = DEFAULT_BASE_URL,
         base_file_url: Optional[str] = None,
+        database_url: Optional[str] = None,
+        deliveries: Optional[Deliveries] = None,
     ):
         self.access_token = access_token
         self.secret_token = secret_token
         self.base_url = base_url
         self.base_file_url = base_file_url
         self._output: Optional[TelegramOutput] = None
-        # Telegram resends an update it thinks was lost.
-        self._seen = RecentKeys(SEEN_UPDATES)
+        # Telegram resends an update it thinks was lost, to this replica or another.
+        self._seen = SeenDeliveries(
+            CHANNEL, SEEN_UPDATES, DELIVERY_RETENTION, deliveries, database_url
+        )
+        # Update ids count per bot: the bot id (the token's first part) keeps
+        # two bots on one database apart.
+        self._bot_id = access_token.split(":", 1)[0]
         self._turns = BackgroundTurns(CHANNEL)
 
     @property
@@ -138,6 +150,10 @@ class TelegramInput(InputChannel):
 
     def get_output_channel(self) -> OutputChannel:
         return self.output
+
+    async def first_delivery(self, update_id: int) -> bool:
+        """False for an update accepted before (by any replica, or before a restart)."""
+        return await self._seen.first_time(f"update:{self._bot_id}:{update_id}")
 
     def _authorized(self, request: Request) -> bool:
         return secret_matches(request.headers.get(SECRET_HEADER) or "", self.secret_token)
@@ -157,7 +173,7 @@ class TelegramInput(InputChannel):
                 update = parse_update(request.body or b"", self.output.bot)
                 if update is None:
                     return _bad_request()
-                if not self._seen.seen(update.update_id):
+                if await self.first_delivery(update.update_id):
                     self._turns.start(self.handle(update, on_new_message))
             except Exception:
                 # Whatever a body holds, Telegram gets an answer, not a 500 to resend.

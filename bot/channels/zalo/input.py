@@ -1,13 +1,21 @@
 """Zalo Official Account channel (OA API v3.0, OAuth v4), set up in docs/zalo.md.
 
 POST /webhooks/zalo/webhook   events from Zalo, signed with the OA Secret Key
+                              (and Zalo's unsigned ``{}`` check of a new URL)
 GET  /webhooks/zalo/          health check
+
+Zalo shows the OA Secret Key only after the webhook URL was saved once, and
+saves it only when the URL answers its ``{}`` check with 200. Without
+``oa_secret_key`` the channel therefore starts in verify-only mode: it answers
+that check and refuses every event until the key is added and Rasa restarted.
 
 Zalo gives a webhook about two seconds to answer 200 before it retries and,
 after repeated failures, disables it. NLU, the action server and the outbound
 Zalo calls take longer than that, so the request is only authenticated and
 acknowledged; the conversation turn runs in a background task and the replies
-go out through the OA API (``ZaloOutput``).
+go out through the OA API (``ZaloOutput``). Zalo resends what it thinks was
+lost, for up to two hours: a delivery is handled once, across replicas and
+restarts (``SeenDeliveries``, the ``channel_deliveries`` table).
 
 Zalo ids are large integers sent as strings; they stay strings here, because a
 round trip through a float or a JavaScript number would change them. Every
@@ -16,6 +24,7 @@ text is cleaned and guarded (``dichvucong.inbound``) before Rasa sees it.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any, Awaitable, Callable, Dict, Optional, Tuple
 
@@ -25,11 +34,17 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels import common
-from bot.channels.common import BackgroundTurns, RecentKeys
+from bot.channels.common import BackgroundTurns, SeenDeliveries
 from bot.channels.zalo.format import MAX_BUTTON_TITLE, choice_from_events
 from bot.channels.zalo.output import DEFAULT_API_BASE_URL, ZaloOutput
-from bot.channels.zalo.signature import DEFAULT_MAX_SKEW_SECONDS, SIGNATURE_HEADER, authenticate
+from bot.channels.zalo.signature import (
+    DEFAULT_MAX_SKEW_SECONDS,
+    SIGNATURE_HEADER,
+    authenticate,
+    is_verification,
+)
 from bot.channels.zalo.tokens import DEFAULT_OAUTH_BASE_URL, DEFAULT_TOKEN_FILE, ZaloTokenManager
+from dichvucong.deliveries import Deliveries
 from dichvucong.inbound import (
     InvalidInput,
     clean_sender,
@@ -58,6 +73,7 @@ NON_TEXT_EVENTS = frozenset(
 )
 RECEIPT_EVENTS = frozenset({"user_received_message", "user_seen_message"})
 SEEN_DELIVERIES = 50_000
+VERIFY_ONLY = "verify-only mode: add ZALO_OA_SECRET_KEY and restart"
 
 TEXT_ONLY_REPLY = common.TEXT_ONLY
 FAILURE_REPLY = common.FAILURE
@@ -80,18 +96,24 @@ def _optional_str(value: Any) -> Optional[str]:
     return str(value) if value not in (None, "") else None
 
 
-def _delivery_key(event: Dict[str, Any]) -> Optional[str]:
+def delivery_key(event: Dict[str, Any]) -> Optional[str]:
+    """What makes a delivery the same delivery: its msg_id, else its content and timestamp.
+
+    A retry keeps the msg_id and the original timestamp. An event without a
+    msg_id (follow, unfollow, some attachments) is keyed on the SHA-256 of its
+    event name, sender (or follower), text and timestamp.
+    """
     name = str(event.get("event_name") or "")
     if not (name.startswith("user_send_") or name in ("follow", "unfollow")):
         return None  # echoes and receipts are ignored anyway; no need to remember them
-    msg_id = _id(_field(event.get("message"), "msg_id"))
+    message = event.get("message")
+    msg_id = _id(_field(message, "msg_id"))
     if msg_id:
         return f"msg:{msg_id}"
-    if name in ("follow", "unfollow"):
-        follower = _id(_field(event.get("follower"), "id"))
-        if follower:
-            return f"{name}:{follower}:{event.get('timestamp')}"
-    return None
+    sender = _field(event.get("sender"), "id") or _field(event.get("follower"), "id")
+    parts = (name, sender, _field(message, "text"), event.get("timestamp"))
+    content = "\x1f".join("" if part is None else str(part) for part in parts)
+    return "event:" + hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class ZaloInput(InputChannel):
@@ -105,12 +127,13 @@ class ZaloInput(InputChannel):
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> ZaloInput:
         if not credentials:
             cls.raise_missing_credentials_exception()
-        missing = [k for k in ("app_id", "oa_secret_key", "access_token") if not credentials.get(k)]
+        missing = [k for k in ("app_id", "access_token") if not credentials.get(k)]
         if missing:
             raise ValueError(f"zalo channel: missing {', '.join(missing)} in credentials")
         return cls(
             app_id=str(credentials["app_id"]),
-            oa_secret_key=str(credentials["oa_secret_key"]),
+            # Empty until the webhook URL was saved once (verify-only mode, docs/zalo.md).
+            oa_secret_key=_optional_str(credentials.get("oa_secret_key")),
             access_token=str(credentials["access_token"]),
             refresh_token=_optional_str(credentials.get("refresh_token")),
             app_secret=_optional_str(credentials.get("app_secret")),
@@ -118,12 +141,13 @@ class ZaloInput(InputChannel):
             oauth_base_url=str(credentials.get("oauth_base_url") or DEFAULT_OAUTH_BASE_URL),
             token_file=str(credentials.get("token_file") or DEFAULT_TOKEN_FILE),
             max_skew_seconds=float(credentials.get("max_skew_seconds") or DEFAULT_MAX_SKEW_SECONDS),
+            database_url=_optional_str(credentials.get("database_url")),
         )
 
     def __init__(
         self,
         app_id: str,
-        oa_secret_key: str,
+        oa_secret_key: Optional[str],
         access_token: str,
         refresh_token: Optional[str] = None,
         app_secret: Optional[str] = None,
@@ -131,10 +155,15 @@ class ZaloInput(InputChannel):
         oauth_base_url: str = DEFAULT_OAUTH_BASE_URL,
         token_file: str = DEFAULT_TOKEN_FILE,
         max_skew_seconds: float = DEFAULT_MAX_SKEW_SECONDS,
+        database_url: Optional[str] = None,
+        deliveries: Optional[Deliveries] = None,
     ):
         self.app_id = app_id
-        self.oa_secret_key = oa_secret_key
+        self.oa_secret_key = (oa_secret_key or "").strip() or None
         self.max_skew_seconds = max_skew_seconds
+        if self.verify_only:
+            logger.warning("zalo: no oa_secret_key: %s (only Zalo's URL check is answered; "
+                           "every event is refused)", VERIFY_ONLY)
         self.tokens = ZaloTokenManager(
             app_id, app_secret, access_token, refresh_token, oauth_base_url, token_file
         )
@@ -143,8 +172,14 @@ class ZaloInput(InputChannel):
                            "token expires")
         self.output = ZaloOutput(self.tokens, api_base_url)
         # A retry must still be recognised as one after the replay window.
-        self.seen = RecentKeys(SEEN_DELIVERIES, ttl=max(24 * 3600, 2 * max_skew_seconds))
+        self.seen = SeenDeliveries(
+            CHANNEL, SEEN_DELIVERIES, max(24 * 3600, 2 * max_skew_seconds), deliveries, database_url
+        )
         self._turns = BackgroundTurns(CHANNEL)
+
+    @property
+    def verify_only(self) -> bool:
+        return self.oa_secret_key is None
 
     def get_output_channel(self) -> OutputChannel:
         return self.output
@@ -152,13 +187,37 @@ class ZaloInput(InputChannel):
     def authenticate(
         self, raw_body: bytes, signature: Optional[str], now_ms: Optional[float] = None
     ) -> Tuple[int, Optional[Dict[str, Any]], str]:
+        if self.oa_secret_key is None:
+            return 401, None, VERIFY_ONLY  # a MAC over an empty key anyone could compute
         return authenticate(
             raw_body, signature, self.app_id, self.oa_secret_key, self.max_skew_seconds, now_ms
         )
 
-    def is_duplicate(self, event: Dict[str, Any]) -> bool:
-        key = _delivery_key(event)
-        return key is not None and self.seen.seen(key)
+    async def is_duplicate(self, event: Dict[str, Any]) -> bool:
+        """True if this delivery was accepted before (here, by a replica, before a restart)."""
+        key = delivery_key(event)
+        return key is not None and not await self.seen.first_time(key)
+
+    async def webhook(
+        self,
+        raw_body: bytes,
+        signature: Optional[str],
+        on_new_message: OnNewMessage,
+        agent: Any = None,
+    ) -> Tuple[int, Dict[str, Any]]:
+        """One webhook request: (HTTP status, JSON answer); the turn, if any, runs in the background."""
+        if is_verification(raw_body, signature):
+            logger.info("zalo: webhook URL check answered")
+            return 200, {"status": "ok"}
+        status, event, reason = self.authenticate(raw_body, signature)
+        if event is None:
+            logger.warning("zalo: webhook rejected (%s): %s", status, reason)
+            return status, {"error": reason}
+        if await self.is_duplicate(event):
+            logger.info("zalo: duplicate delivery ignored")
+            return 200, {"status": "duplicate"}
+        self._turns.start(self.process(event, on_new_message, agent))
+        return 200, {"status": "accepted"}
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         zalo = Blueprint("zalo_webhook", __name__)
@@ -170,22 +229,17 @@ class ZaloInput(InputChannel):
         @zalo.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             try:
-                status, event, reason = self.authenticate(
-                    request.body or b"", request.headers.get(SIGNATURE_HEADER)
+                status, answer = await self.webhook(
+                    request.body or b"",
+                    request.headers.get(SIGNATURE_HEADER),
+                    on_new_message,
+                    getattr(request.app.ctx, "agent", None),
                 )
-                if event is None:
-                    logger.warning("zalo: webhook rejected (%s): %s", status, reason)
-                    return response.json({"error": reason}, status=status)
-                if self.is_duplicate(event):
-                    logger.info("zalo: duplicate delivery ignored")
-                    return response.json({"status": "duplicate"})
-                agent = getattr(request.app.ctx, "agent", None)
-                self._turns.start(self.process(event, on_new_message, agent))
             except Exception:
                 # Whatever a body holds, the answer is a 4xx, never a 500.
                 logger.exception("zalo: webhook body not handled")
                 return response.json({"error": "bad request"}, status=400)
-            return response.json({"status": "accepted"})
+            return response.json(answer, status=status)
 
         @zalo.listener("before_server_stop")
         async def finish_turns(app: Any, loop: Any) -> None:

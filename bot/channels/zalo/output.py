@@ -1,4 +1,10 @@
-"""Sending consultation messages through the Zalo OA API; never raising into Rasa."""
+"""Sending consultation messages through the Zalo OA API; never raising into Rasa.
+
+A message with buttons that Zalo refuses for its content (any error that is
+not about the token, the interaction window or the rate) is sent again as its
+text alone: the citizen gets the answer without the buttons rather than
+nothing.
+"""
 from __future__ import annotations
 
 import asyncio
@@ -9,7 +15,7 @@ import aiohttp
 from rasa.core.channels.channel import OutputChannel
 
 from bot.channels.common import Retryable, retry
-from bot.channels.zalo.format import compose_messages
+from bot.channels.zalo.format import MORE_CHOICES_TEXT, compose_messages
 from bot.channels.zalo.tokens import ZaloTokenManager
 from dichvucong.inbound import platform_id
 
@@ -27,6 +33,11 @@ TOKEN_ERRORS = frozenset({-216, -220, -124})
 WINDOW_ERRORS = frozenset({-213, -217, -227, -230, -232, -234, -244})
 # Rate limited (-32) or transient on Zalo's side (-100, as Chatwoot treats it).
 RETRYABLE_ERRORS = frozenset({-32, -100})
+
+# How one send ended: accepted; refused for what the message holds (worth
+# resending without its buttons); or failed for another reason (token,
+# window, retries spent: resending the same recipient now would fail too).
+SENT, REFUSED, FAILED = "sent", "refused", "failed"
 
 
 def user_of(recipient_id: Any) -> str:
@@ -91,30 +102,44 @@ class ZaloOutput(OutputChannel):
         except Exception:
             logger.exception("zalo: message to %s could not be composed", recipient_id)
             return
+        text_only = False
         for message in messages:
-            if not await self.deliver(recipient_id, message):
+            if text_only:
+                message = _without_buttons(message)
+                if message is None:
+                    continue
+            outcome = await self.send_one(recipient_id, message)
+            if outcome == REFUSED and "attachment" in message:
+                logger.warning("zalo: buttons refused for %s; the text is sent alone", recipient_id)
+                text_only = True  # the next groups of buttons would be refused the same way
+                outcome = await self.send_one(recipient_id, {"text": message["text"]})
+            if outcome != SENT:
                 break  # the rest would fail the same way, or arrive without its beginning
 
     async def deliver(self, recipient_id: str, message: Dict[str, Any]) -> bool:
         """Send one Zalo message object; True when Zalo accepted it."""
+        return await self.send_one(recipient_id, message) == SENT
+
+    async def send_one(self, recipient_id: str, message: Dict[str, Any]) -> str:
+        """Send one Zalo message object: SENT, REFUSED (its content) or FAILED."""
         try:
             return await self._deliver(user_of(recipient_id), message)
         except Exception:
             logger.exception("zalo: sending to %s failed", recipient_id)
-            return False
+            return FAILED
 
-    async def _deliver(self, recipient_id: str, message: Dict[str, Any]) -> bool:
+    async def _deliver(self, recipient_id: str, message: Dict[str, Any]) -> str:
         body = {"recipient": {"user_id": recipient_id}, "message": message}
         token = await self.tokens.access_token()
         refreshed = False
 
-        async def attempt() -> bool:
+        async def attempt() -> str:
             nonlocal token, refreshed
             while True:
                 status, answer = await self._post(token, body)
                 code = _error_code(answer)
                 if status == 200 and code == 0:
-                    return True
+                    return SENT
                 if code in TOKEN_ERRORS and not refreshed:
                     # The token, not Zalo, was the problem: not counted as a retry.
                     refreshed = True
@@ -122,25 +147,25 @@ class ZaloOutput(OutputChannel):
                     if new_token is None:
                         logger.error("zalo: access token refused (%s) and not refreshed; "
                                      "message to %s dropped", code, recipient_id)
-                        return False
+                        return FAILED
                     token = new_token
                     continue
                 if code in WINDOW_ERRORS:
                     logger.warning("zalo: %s cannot receive a consultation message now (%s %s); "
                                    "not retried", recipient_id, code, _error_message(answer))
-                    return False
+                    return FAILED
                 if status is None or status == 429 or status >= 500 or code in RETRYABLE_ERRORS:
                     raise Retryable(f"HTTP {status}, error {code}")
                 logger.error("zalo: message to %s refused (HTTP %s, error %s %s)",
                              recipient_id, status, code, _error_message(answer))
-                return False
+                return REFUSED
 
         try:
             return await retry(attempt, self.max_attempts, self.backoff)
         except Retryable as error:
             logger.error("zalo: message to %s not sent after %d attempts (%s)",
                          recipient_id, error.attempts, error.reason)
-            return False
+            return FAILED
 
     async def _post(
         self, token: str, body: Dict[str, Any]
@@ -164,6 +189,15 @@ class ZaloOutput(OutputChannel):
             logger.warning("zalo: OA API unreachable (%s)", error.__class__.__name__)
             return None, None
         return status, data if isinstance(data, dict) else None
+
+
+def _without_buttons(message: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """``message`` as text only; None for a follow-up that was only there for its buttons."""
+    if "attachment" not in message:
+        return message
+    if message.get("text") == MORE_CHOICES_TEXT:
+        return None
+    return {"text": message["text"]}
 
 
 def _error_code(answer: Optional[Dict[str, Any]]) -> Optional[int]:

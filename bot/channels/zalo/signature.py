@@ -1,4 +1,4 @@
-"""Zalo webhook authentication: the MAC over the exact bytes, and the replay window."""
+"""Zalo webhook authentication: the MAC over the exact bytes, the replay window, the URL check."""
 from __future__ import annotations
 
 import hashlib
@@ -9,7 +9,26 @@ from typing import Any, Dict, Optional, Tuple
 from dichvucong.inbound import InvalidInput, parse_json_object
 
 SIGNATURE_HEADER = "X-ZEvent-Signature"
-DEFAULT_MAX_SKEW_SECONDS = 300
+# Zalo retries a delivery it thinks failed after 30 s, 5, 15, 30 and 60 minutes,
+# keeping the original timestamp: the last retry comes about 110 minutes after
+# the event. Two hours accept them all; a replay inside the window is caught by
+# the de-duplication of msg_ids (``dichvucong.deliveries``), not by the clock.
+DEFAULT_MAX_SKEW_SECONDS = 7200
+
+
+def is_verification(raw_body: bytes, signature: Optional[str]) -> bool:
+    """Zalo's check of a new webhook URL: an unsigned POST whose body is ``{}``.
+
+    Zalo saves the URL only if this request gets HTTP 200. It carries nothing
+    to act on, so answering it lets no one do anything; any other unsigned
+    body is still refused.
+    """
+    if isinstance(signature, str) and signature.strip():
+        return False
+    try:
+        return parse_json_object(raw_body or b"") == {}
+    except InvalidInput:
+        return False
 
 
 def compute_mac(app_id: str, raw_body: bytes, timestamp: str, oa_secret_key: str) -> str:
