@@ -7,6 +7,7 @@ from typing import List, Optional
 from dichvucong.dossiers.models import RUNNING_STATUSES, Dossier, Status, StatusEvent, local_date
 from dichvucong.knowledge.answers import date_vi
 from dichvucong.knowledge.base import default_knowledge_base
+from dichvucong.names import mask_person_names
 from dichvucong.privacy import mask_name, redact
 
 PORTAL = "https://dichvucong.gov.vn"
@@ -39,11 +40,8 @@ def overdue_days(dossier: Dossier, today: dt.date) -> int:
 
 
 def _private(text: str, dossier: Dossier) -> str:
-    """Staff free text may name the applicant or quote numbers: mask them too."""
-    name = " ".join(dossier.applicant_name.split())
-    if name:
-        text = text.replace(name, mask_name(name))
-    return redact(text)
+    """Staff free text may name the applicant, a third person or quote numbers: mask them."""
+    return redact(mask_person_names(text, known=(dossier.applicant_name,)))
 
 
 def status_details(dossier: Dossier, latest: Optional[StatusEvent], today: dt.date) -> List[str]:
