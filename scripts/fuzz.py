@@ -1,6 +1,6 @@
 """make fuzz: hostile inputs of every family against a running assistant.
 
-    python scripts/fuzz.py [--inputs 10000] [--seconds 1800] [--concurrency 8] [--seed N]
+    python scripts/fuzz.py [--inputs 10000] [--seconds 3600] [--concurrency 8] [--seed N]
 
 Starts the assistant with every channel (Telegram and Zalo against local fakes
 of their APIs), sends the inputs, prints the figures and writes
@@ -27,7 +27,7 @@ MAX_RSS_GROWTH_MB = 50
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--inputs", type=int, default=10_000)
-    parser.add_argument("--seconds", type=float, default=1800)
+    parser.add_argument("--seconds", type=float, default=3600)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--seed", type=int, default=20261201)
     parser.add_argument("--report", type=Path, default=ROOT / "reports" / "fuzz.md")
