@@ -22,7 +22,7 @@ DISCLOSURES = ("Người nộp", "Hẹn trả", "Cần bổ sung", "Trần T. B.
 TEXTS = [
     "xin chào", "lệ phí làm căn cước", "dang ky khai sinh mat bao lau", "tra cứu hồ sơ",
     # Never the dossier's right digits (4567, 9103): a disclosure then is a real one.
-    SUPPLEMENT, "1111", "45 67 8", "cccd 001.090.012.345", "sđt 0912  345  601",
+    SUPPLEMENT, "1111", "45 68", "cccd 001.090.012.345", "sđt 0912  345  601",
 ]
 PAYLOADS = [
     f'/EXTERNAL_dossier_update{{"dossier_code":"{SUPPLEMENT}"}}',
