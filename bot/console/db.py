@@ -1,5 +1,5 @@
 """Console tables (users, sessions, login attempts, annotations, model versions,
-training jobs) in the same database as the dossier store.
+training jobs, the audit log) in the same database as the dossier store.
 
 They share the dossier store's declarative ``Base`` so that one metadata
 describes the whole database that the Alembic migrations build; the schema is
@@ -19,6 +19,7 @@ from sqlalchemy import (
     Column,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -185,6 +186,22 @@ class ModelVersion(Base):
     @property
     def status_label(self) -> str:
         return VERSION_LABELS.get(self.status, self.status)
+
+
+class AuditEntry(Base):
+    """One staff action in the console: who, what, on what, when, from where."""
+
+    __tablename__ = "console_audit"
+
+    id = Column(Integer, primary_key=True)
+    at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    # The account name as typed for a failed login (no account may exist).
+    username = Column(String(64), nullable=False)
+    action = Column(String(32), nullable=False)
+    target = Column(String(200), nullable=True)
+    address = Column(String(64), nullable=True)
+
+    __table_args__ = (Index("ix_console_audit_at", "at"),)
 
 
 class Database:

@@ -6,8 +6,9 @@ import secrets
 
 from aiohttp import web
 
+from bot.console import audit
 from bot.console.auth import Authenticated, AuthError, LoginThrottled, csrf_ok
-from bot.console.web.keys import ACCOUNTS, AUTH, COOKIE, LOGIN_COOKIE, SETTINGS
+from bot.console.web.keys import ACCOUNTS, AUTH, COOKIE, DB, LOGIN_COOKIE, SETTINGS
 from bot.console.web.middleware import same_origin
 from bot.console.web.responses import blocking, render, safe_next
 
@@ -50,10 +51,16 @@ async def login_submit(request: web.Request) -> web.Response:
         )
     except AuthError as error:
         status = 429 if isinstance(error, LoginThrottled) else 401
+        await blocking(
+            audit.record, request.app[DB], username.strip(), audit.LOGIN_FAILED,
+            "throttled" if status == 429 else None, request.remote,
+        )
         return render(
             request, "login.html", status=status, login_csrf=expected, next=next_url,
             error=str(error), username=username,
         )
+    await blocking(audit.record, request.app[DB], username.strip(), audit.LOGIN, None,
+                   request.remote)
     response = web.HTTPSeeOther(next_url)
     response.set_cookie(
         COOKIE, token, httponly=True, samesite="Strict", path="/",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bot.console import audit, listing, nludata, review
 from bot.console import conversation as conv
-from bot.console import listing, nludata, review
 from bot.console.tracker_reader import TrackerUnavailable
-from bot.console.web.keys import DB, READER, SETTINGS
+from bot.console.web.keys import AUTH, DB, READER, SETTINGS
 from bot.console.web.responses import (
     blocking,
     error_response,
@@ -58,6 +58,8 @@ async def conversation_view(request: web.Request) -> web.Response:
         return error_response(request, 503, "Không đọc được hội thoại", str(unavailable))
     if not rows:
         return error_response(request, 404, "Không tìm thấy", "Không có hội thoại này.")
+    await blocking(audit.record, request.app[DB], request[AUTH].username,
+                   audit.VIEW_CONVERSATION, str(key), request.remote)
     conversation = conv.build(rows, settings.low_confidence)
     annotations = review.annotations_for(
         request.app[DB], [m.event_id for m in conversation.messages if m.kind == "user"]

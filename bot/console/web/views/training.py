@@ -1,16 +1,17 @@
 """Training and models: the overview, export, starting a job, a job's page, and
 promoting, rolling back or discarding a model version. Trainer role only, except
-for looking."""
+for looking. Also the audit log of staff actions and the retention dry run (trainers)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from bot.console import nlu_changes, review
+from bot.console import audit, nlu_changes, review
 from bot.console.auth import Authenticated
 from bot.console.settings import shown
+from bot.console.tracker_reader import TrackerUnavailable
 from bot.console.training import TrainingError, current_status, job_dict, version_dict
-from bot.console.web.keys import AUTH, DB, SETTINGS, TRAINER
+from bot.console.web.keys import AUTH, DB, READER, SETTINGS, TRAINER
 from bot.console.web.responses import (
     blocking,
     done,
@@ -23,6 +24,7 @@ from bot.console.web.responses import (
     safe_next,
     trainer_only,
 )
+from dichvucong import retention
 
 
 async def training_view(request: web.Request) -> web.Response:
@@ -54,6 +56,8 @@ async def export(request: web.Request) -> web.Response:
         report = await blocking(nlu_changes.export_reviewed, request.app[DB], settings)
     except nlu_changes.DataError as error:
         return failed(request, "/training", str(error), status=422)
+    await blocking(audit.record, request.app[DB], request[AUTH].username, audit.EXPORT,
+                   str(shown(settings.reviewed_file)), request.remote)
     return done(request, "/training", report.summary(), data={"export": report.as_dict()})
 
 
@@ -112,6 +116,8 @@ def _activation(action: str, verb: str):
             )
         except TrainingError as error:
             return failed(request, back, str(error), status=409)
+        await blocking(audit.record, request.app[DB], auth.username, action, row.id,
+                       request.remote)
         return done(
             request, back, f"{verb} {row.id} vào dùng. {message}",
             data={"version": version_dict(row), "rasa_reloaded": reloaded,
@@ -122,10 +128,42 @@ def _activation(action: str, verb: str):
     return handler
 
 
+def _retention_preview(app) -> tuple:
+    """What the daily retention run would delete now (a dry run: read-only)."""
+    try:
+        report = retention.run(
+            app[READER].engine, app[DB].engine, retention.RetentionSettings.from_env(),
+            dry_run=True,
+        )
+    except (retention.RetentionError, TrackerUnavailable, ValueError) as error:
+        return None, str(error)
+    return report, None
+
+
+@trainer_only
+async def audit_view(request: web.Request) -> web.Response:
+    """The audit log (newest first, by ?user= and ?action=) and the retention dry run."""
+    user = (request.query.get("user") or "").strip() or None
+    action = (request.query.get("action") or "").strip() or None
+    found = await blocking(audit.entries, request.app[DB], user, action)
+    preview, error = await blocking(_retention_preview, request.app)
+    if is_api(request):
+        return web.json_response({
+            "entries": [audit.entry_dict(e) for e in found],
+            "retention": preview.as_dict() if preview else None, "retention_error": error,
+        })
+    return render(
+        request, "audit.html", entries=found, labels=audit.ACTION_LABELS, user=user or "",
+        action=action or "", retention=preview, retention_error=error, title="Nhật ký thao tác",
+    )
+
+
 promote = _activation("promote", "Đã đưa phiên bản")
 rollback = _activation("rollback", "Đã quay lại phiên bản")
 
 routes = [
+    web.get("/audit", audit_view),
+    web.get("/api/audit", audit_view),
     web.get("/training", training_view),
     web.post("/training/export", export),
     web.post("/training/train", train),
