@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from dichvucong.contract import SLOT_VERIFIED_DOSSIER
+from dichvucong.tracker_events import events
 
 ERASE_ACTION = "action_erase_my_data"
 LOOKUP_NAMES = ("dossier_status_form", SLOT_VERIFIED_DOSSIER)
@@ -37,14 +38,6 @@ DEFAULT_DAYS = 90
 DEFAULT_LOOKUP_DAYS = 30
 _BATCH = 500
 
-events = sa.table(
-    "events",
-    sa.column("id", sa.Integer),
-    sa.column("sender_id", sa.String),
-    sa.column("type_name", sa.String),
-    sa.column("timestamp", sa.Float),
-    sa.column("action_name", sa.String),
-)
 subscriptions = sa.table("subscriptions", sa.column("id", sa.Integer), sa.column("recipient_id", sa.String))
 
 

@@ -19,21 +19,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from dichvucong.tracker_events import events
+
 # The actions and slots whose events say something about a conversation.
 FALLBACK_ACTIONS = frozenset({"action_clarify", "action_default_fallback"})
 HANDOFF_ACTIONS = frozenset({"action_handoff"})
 SLOTS_READ = ("requested_slot", "procedure")
 
-events = sa.table(
-    "events",
-    sa.column("id", sa.Integer),
-    sa.column("sender_id", sa.String),
-    sa.column("type_name", sa.String),
-    sa.column("timestamp", sa.Float),
-    sa.column("intent_name", sa.String),
-    sa.column("action_name", sa.String),
-    sa.column("data", sa.Text),
-)
 _COLUMNS = [events.c[name] for name in (
     "id", "sender_id", "type_name", "timestamp", "intent_name", "action_name", "data"
 )]
