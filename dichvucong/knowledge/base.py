@@ -4,6 +4,21 @@ One YAML file per procedure lives in ``data/procedures/``. Every fact carries
 the ids of the sources that support it and a verification status, so an
 answer can always cite where it came from and warn when it is uncertain.
 A malformed file fails loudly with the file name and the offending field.
+
+Time and eligibility. A fact may hold only for a window (``valid_from`` /
+``valid_until``, both inclusive) and only for some citizens (``condition``: a
+short Vietnamese clause written to follow the fact, e.g. "nếu bạn có tài khoản
+định danh điện tử mức 2 và đáp ứng điều kiện tại Nghị quyết 66.22/2026/NQ-CP").
+What applies after a time-limited fact is simply another fact in the same list
+whose ``valid_from`` is the day after its ``valid_until``: ``successor`` finds
+it, so an answer can say "đến hết dd/mm/yyyy" and then what follows. Expired
+facts are deleted from the data rather than kept and hidden.
+
+Provenance. Only reliability ``A`` sources (the official text: a legal document
+on vanban.chinhphu.vn or Công báo, a ministry or province portal, the Cổng Dịch
+vụ công quốc gia page) are ``official``; press, law-firm sites and GitHub copies
+stay listed as notes for reviewers, and a ``verified`` fact must cite at least
+one official source.
 """
 from __future__ import annotations
 
@@ -55,9 +70,18 @@ class Source(_Strict):
     id: str
     title: str
     url: str | None = None
-    # A: official government page; B: press or law site; C: secondary copy.
+    # The legal document's number ("Thông tư 64/2025/TT-BTC"), for texts that
+    # are cited by number rather than by a page.
+    document: str | None = None
+    # A: official text or government page; B: press or law site; C: secondary copy.
     reliability: str
     accessed: dt.date | None = None
+    # For reviewers only (why a secondary copy is kept, what it says); never shown.
+    note: str | None = None
+
+    @property
+    def official(self) -> bool:
+        return self.reliability == "A"
 
     @validator("reliability")
     def _known_reliability(cls, value: str) -> str:
@@ -76,6 +100,8 @@ class Fact(_Strict):
     variants: List[str] = []
     valid_from: dt.date | None = None
     valid_until: dt.date | None = None
+    # Who the fact applies to, as a clause that follows the fact's text.
+    condition: str | None = None
     note: str | None = None
 
     @validator("status")
@@ -94,6 +120,18 @@ class Fact(_Strict):
         if self.valid_until and today > self.valid_until:
             return False
         return True
+
+
+def successor(facts: List[Fact], fact: Fact) -> List[Fact]:
+    """The facts that take over the day after ``fact`` ends, for "then" clauses.
+
+    Several may follow (one per variant or condition); none when the fact has
+    no end date or the data does not say what comes next.
+    """
+    if not fact.valid_until:
+        return []
+    next_day = fact.valid_until + dt.timedelta(days=1)
+    return [f for f in facts if f is not fact and f.valid_from == next_day]
 
 
 class Variant(_Strict):
@@ -183,6 +221,22 @@ class Procedure(_Strict):
 
     def source(self, source_id: str) -> Source:
         return next(s for s in self.sources if s.id == source_id)
+
+    def official_sources(self, fact: Fact) -> List[Source]:
+        """The official sources a fact cites, the ones an answer names."""
+        return [s for s in map(self.source, fact.sources) if s.official]
+
+    def all_facts(self) -> List[tuple]:
+        """Every fact as ``(field, fact)``, for reports and checks."""
+        fields = {
+            "documents": self.documents,
+            "fees": self.fees,
+            "processing_time": self.processing_time,
+            "agency": self.agency,
+            "in_person": self.in_person,
+            "online.steps": self.online.steps,
+        }
+        return [(name, fact) for name, items in fields.items() for fact in items]
 
 
 def _describe(error: ValidationError) -> str:
