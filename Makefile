@@ -24,7 +24,7 @@ TRAIN_DATA := data/nlu data/rules
 TRAIN_INPUTS := config.yml $(wildcard domain/*.yml) $(wildcard data/nlu/*.yml) \
 	$(wildcard data/rules/*.yml) $(wildcard bot/nlu/*.py) dichvucong/text.py
 
-.PHONY: help install run shell telegram console train test test-unit fuzz lint validate stories eval crossval lock clean
+.PHONY: help install run shell telegram console train test test-unit fuzz lint validate stories eval crossval lock clean kb-report
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -101,3 +101,6 @@ lock: $(STAMP) ## Regenerate constraints.txt from the current environment
 
 clean: ## Remove trained models, results and local databases
 	rm -rf models results var .rasa
+
+kb-report: ## Knowledge-base health report -> reports/kb_report.md
+	$(PY) scripts/kb_report.py
