@@ -12,12 +12,16 @@ citizen's browser on the same machine) could post a forged tracker to
   the ``X-Action-Token`` header (``endpoints.yml`` sends it);
 * CORS is off and errors do not echo the request body (the tracker).
 
+It also serves ``/ready`` (the dossier database and the knowledge base) and
+``/metrics`` (Prometheus), counts the actions it runs, and binds each call to
+the correlation id the channel gave the citizen's message, so its log lines
+can be joined with the Rasa server's.
+
     python -m actions.server [--port 5055] [--interface 127.0.0.1]
 """
 from __future__ import annotations
 
 import argparse
-import hmac
 import ipaddress
 import logging
 import sys
@@ -28,13 +32,14 @@ from rasa_sdk.endpoint import create_app
 from sanic import Sanic, response
 from sanic.request import Request
 
-from dichvucong import logsafety
+from dichvucong import health, jsonlog, keys, logsafety, metrics
+from dichvucong.knowledge.base import default_knowledge_base
 from dichvucong.settings import settings
 
 logger = logging.getLogger(__name__)
 
 TOKEN_HEADER = "X-Action-Token"
-OPEN_PATHS = frozenset({"/health"})
+OPEN_PATHS = frozenset({"/health", "/ready", "/metrics"})
 
 
 def is_loopback(interface: str) -> bool:
@@ -46,21 +51,65 @@ def is_loopback(interface: str) -> bool:
         return False
 
 
+def _observe(request: Request) -> None:
+    """Bind the call to its correlation id and count the action it asks for."""
+    try:
+        body = request.json
+    except Exception:  # rasa_sdk answers a malformed body itself
+        return
+    if not isinstance(body, dict):
+        return
+    tracker = body.get("tracker")
+    events = tracker.get("events") if isinstance(tracker, dict) else None
+    jsonlog.bind(jsonlog.from_events(events if isinstance(events, list) else []))
+    if isinstance(body.get("next_action"), str):
+        metrics.action_ran(body["next_action"])
+        logger.info("action server: running %s", body["next_action"][:60])
+
+
+def _dossier_engine():
+    # Imported here: the action package is only loaded by rasa_sdk's create_app.
+    from actions.dossier_lookup import repository
+
+    return repository().engine
+
+
+def _add_operator_routes(app: Sanic) -> None:
+    @app.get("/ready")
+    async def ready(request: Request):
+        status, body = await health.run({
+            "dossier_database": lambda: health.database(_dossier_engine())(),
+            "knowledge_base": health.truthy(
+                lambda: len(default_knowledge_base().procedures) > 0, "empty"),
+        })
+        return response.json(body, status=status)
+
+    @app.get("/metrics")
+    async def metrics_endpoint(request: Request):
+        body, content_type = metrics.exposition()
+        return response.raw(body, content_type=content_type)
+
+
 def build_app(token: Optional[str], package: str = "actions") -> Sanic:
     app = create_app(package, cors_origins="")
+    _add_operator_routes(app)
 
     @app.on_request
     async def authenticate(request: Request):
         if not token or request.path in OPEN_PATHS:
             return None
         given = request.headers.get(TOKEN_HEADER) or ""
-        if not hmac.compare_digest(given.encode("utf-8", "replace"), token.encode("utf-8")):
+        if not keys.same_secret(given, token):
+            metrics.REFUSED.labels("action_server", "token").inc()
             return response.json({"error": "unauthorized"}, status=401)
+        if request.path == "/webhook":
+            _observe(request)
         return None
 
     async def failed(request: Request, exception: Exception):
         # rasa_sdk's own handler returns the whole tracker in the error body.
         logger.error("action server: request failed", exc_info=exception)
+        metrics.ERRORS.labels("action_server").inc()
         return response.json({"error": "action failed"}, status=500)
 
     app.error_handler.add(Exception, failed)
@@ -83,6 +132,7 @@ def main(argv: Optional[list] = None) -> int:
         return 2
     logsafety.install()
     utils.configure_colored_logging(config.log_level)
+    jsonlog.use_json("actions", settings().operations.json_logs)
     app = build_app(token)
     logger.info("action server on %s:%s (token %s)", args.interface, args.port,
                 "required" if token else "not set")

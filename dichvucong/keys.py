@@ -36,8 +36,18 @@ def conversation_token(conversation: str) -> str:
     return mac.hexdigest()
 
 
-def owns_conversation(conversation: str, token: object) -> bool:
-    if not isinstance(token, str) or not token:
+def same_secret(given: object, expected: str) -> bool:
+    """Constant-time comparison of a presented secret (header, token) with ours.
+
+    Written once for every bearer token, header secret and session token:
+    whatever the caller sent (None, a lone surrogate, bytes of another
+    encoding) it gives False instead of raising, and its timing does not
+    depend on how much of the secret was guessed right.
+    """
+    if not isinstance(given, str) or not given or not expected:
         return False
-    expected = conversation_token(conversation)
-    return hmac.compare_digest(expected.encode(), token.encode("utf-8", "replace"))
+    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8"))
+
+
+def owns_conversation(conversation: str, token: object) -> bool:
+    return same_secret(token, conversation_token(conversation))

@@ -94,6 +94,12 @@ class ChannelSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class OperationsSettings:
+    # One JSON object per log line (for a log shipper) instead of readable text.
+    json_logs: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
 class TelegramToolSettings:
     """What the Telegram polling and admin commands read (docs/telegram.md)."""
 
@@ -122,6 +128,7 @@ class Settings:
     rasa_api: RasaApiSettings = RasaApiSettings()
     action_server: ActionServerSettings = ActionServerSettings()
     channels: ChannelSettings = ChannelSettings()
+    operations: OperationsSettings = OperationsSettings()
 
     def today(self) -> dt.date:
         return self.fixed_today or dt.date.today()
@@ -160,6 +167,9 @@ class Settings:
             channels=ChannelSettings(
                 assistant_secret=read_secret(env, "ASSISTANT_SECRET", SECRET_FILE),
                 rest_token=(env.get("REST_CHANNEL_TOKEN") or "").strip(),
+            ),
+            operations=OperationsSettings(
+                json_logs=(env.get("LOG_FORMAT") or "").strip().lower() == "json",
             ),
         )
 

@@ -29,6 +29,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from dichvucong import metrics
 from dichvucong.dossiers.models import ThrottleScope, as_utc, utcnow
 
 DAY = dt.timedelta(days=1)
@@ -127,6 +128,8 @@ class Throttle:
         if policy.per_month and row.month_failures >= policy.per_month:
             until = max(until or now, row.month_started_at + MONTH)
         row.locked_until = until
+        if until is not None:
+            metrics.LOCKOUTS.labels(metrics.scope_kind(key)).inc()
         session.flush()
 
     def attempt(

@@ -8,7 +8,9 @@ mkdir -p var logs
 : "${ACTION_PORT:=5055}" "${RASA_PORT:=5005}"
 # Sanic reads whole bodies before any handler: refuse huge ones outright.
 : "${SANIC_REQUEST_MAX_SIZE:=1048576}"
-export ACTION_PORT RASA_PORT SANIC_REQUEST_MAX_SIZE
+# logs/*.log are for machines (a log shipper, grep for a correlation id): JSON lines.
+: "${LOG_FORMAT:=json}"
+export ACTION_PORT RASA_PORT SANIC_REQUEST_MAX_SIZE LOG_FORMAT
 
 # Secrets, generated once into var/ unless the environment sets them:
 # RASA_API_TOKEN guards the Rasa HTTP API (the dossier notifier uses it),
@@ -74,7 +76,9 @@ echo "  Web chat:  http://127.0.0.1:$RASA_PORT/webhooks/webchat/"
 echo "  REST API:  http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook"
 echo "  Demo dossiers to look up: data/demo/README.md"
 echo "  Staff CLI: .venv/bin/python -m bot.cli.dossiers --help   (status changes notify subscribers)"
-echo "  Logs:      logs/rasa.log, logs/actions.log    (Ctrl-C to stop)"
+echo "  Operators: http://127.0.0.1:$RASA_PORT/webhooks/ops/ready and /webhooks/ops/metrics;"
+echo "             http://127.0.0.1:$ACTION_PORT/ready and /metrics (action server)"
+echo "  Logs:      logs/rasa.log, logs/actions.log, JSON lines    (Ctrl-C to stop)"
 [ -n "${AFTER_START:-}" ] && start_after
 
 # Supervisor: a process that dies is started again, and says so; a process that

@@ -17,7 +17,6 @@ or set ``token`` so that only callers presenting it (header
 """
 from __future__ import annotations
 
-import hmac
 import logging
 from typing import Any, Awaitable, Callable, Dict, Optional
 
@@ -26,8 +25,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.observe import install_process_logging, observed, refused, request_metadata
 from bot.channels.safety import error_reply, handle_turn
-from dichvucong import inbound, logsafety
+from dichvucong import inbound, keys
 
 logger = logging.getLogger(__name__)
 
@@ -44,19 +44,20 @@ class RestInput(InputChannel):
 
     def __init__(self, token: Optional[str] = None):
         self.token = token
-        logsafety.install()
+        install_process_logging()
 
     def _authorized(self, request: Request) -> bool:
         if not self.token:
             return True
         given = request.headers.get("Authorization") or ""
         expected = f"Bearer {self.token}"
-        return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8"))
+        return keys.same_secret(given, expected)
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
         rest = Blueprint("rest_checked", __name__)
+        on_new_message = observed(on_new_message, self.name())
 
         @rest.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
@@ -65,20 +66,22 @@ class RestInput(InputChannel):
         @rest.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             if not self._authorized(request):
+                refused(self.name(), "token")
                 return error_reply(401, "Yêu cầu chưa được xác thực.")
             try:
                 body = inbound.parse_json_object(request.body)
                 sender = inbound.clean_sender(body.get("sender"))
                 text = inbound.guard_payload(inbound.clean_text(body.get("message")))
-            except inbound.InvalidInput as refused:
-                return error_reply(refused.status, refused.message)
+            except inbound.InvalidInput as invalid:
+                refused(self.name(), str(invalid.status))
+                return error_reply(invalid.status, invalid.message)
             collector = CollectingOutputChannel()
             message = UserMessage(
                 text,
                 collector,
                 inbound.conversation_id(self.name(), sender),
                 input_channel=self.name(),
-                metadata={"channel": self.name()},
+                metadata=request_metadata(self.name(), request),
             )
             failed = await handle_turn(on_new_message, message, self.name())
             if failed is not None:

@@ -30,8 +30,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.observe import install_process_logging, observed, refused, request_metadata
 from bot.channels.safety import error_reply, handle_turn
-from dichvucong import inbound, keys, logsafety
+from dichvucong import inbound, keys
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ class WebChatInput(InputChannel):
         return "webchat"
 
     def __init__(self) -> None:
-        logsafety.install()
+        install_process_logging()
 
     def conversation(self, sender: str) -> str:
         return inbound.conversation_id(self.name(), sender)
@@ -65,6 +66,7 @@ class WebChatInput(InputChannel):
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
         webchat = Blueprint("webchat", __name__)
+        on_new_message = observed(on_new_message, self.name())
 
         @webchat.route("/", methods=["GET"])
         async def page(request: Request) -> HTTPResponse:
@@ -82,15 +84,16 @@ class WebChatInput(InputChannel):
                 body = inbound.parse_json_object(request.body)
                 text = inbound.guard_payload(inbound.clean_text(body.get("message")))
                 sender = self._owned(body.get("sender"), body.get("token"))
-            except inbound.InvalidInput as refused:
-                return error_reply(refused.status, refused.message)
+            except inbound.InvalidInput as invalid:
+                refused(self.name(), str(invalid.status))
+                return error_reply(invalid.status, invalid.message)
             collector = CollectingOutputChannel()
             message = UserMessage(
                 text,
                 collector,
                 self.conversation(sender),
                 input_channel=self.name(),
-                metadata={"channel": self.name()},
+                metadata=request_metadata(self.name(), request),
             )
             failed = await handle_turn(on_new_message, message, self.name())
             return failed or response.json(collector.messages)

@@ -176,6 +176,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "port", None):
             overrides["port"] = args.port
         logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+        from dichvucong import jsonlog, logsafety
+        from dichvucong.settings import settings as process_settings
+
+        logsafety.install()
+        jsonlog.use_json("console", process_settings().operations.json_logs)
         # Requests and the audit trail (who annotated, promoted, rolled back) are kept.
         for name in ("aiohttp.access", "bot.console.audit"):
             logging.getLogger(name).setLevel(logging.INFO)

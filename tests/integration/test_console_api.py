@@ -628,3 +628,17 @@ async def test_static_files_are_local(client):
     for template in (HERE / "templates").glob("*.html"):
         text = template.read_text(encoding="utf-8")
         assert "http://" not in text and "https://" not in text, template
+
+
+async def test_operator_probes_need_no_session_and_disclose_nothing(client):
+    alive = await client.get("/health")
+    assert alive.status == 200 and await alive.json() == {"status": "ok"}
+    ready = await client.get("/ready")
+    body = await ready.json()
+    assert ready.status == 200, body
+    assert body == {"status": "ok", "checks": {"console_database": "ok", "tracker_store": "ok"}}
+    scraped = await client.get("/metrics")
+    text = await scraped.text()
+    assert scraped.status == 200 and "process_resident_memory_bytes" in text
+    # Everything else still needs a session.
+    assert (await client.get("/api/conversations")).status == 401

@@ -1,10 +1,10 @@
 """Telegram limits, addresses and the channel's Vietnamese texts; the secret-token rule."""
 from __future__ import annotations
 
-import hmac
 import re
 
 from bot.channels import common
+from dichvucong.keys import same_secret
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 WEBHOOK_PATH = "/webhooks/telegram/webhook"
@@ -71,4 +71,4 @@ def check_secret_token(secret: str) -> str:
 
 def secret_matches(given: str, secret: str) -> bool:
     """Constant-time comparison of the header Telegram sent with our secret."""
-    return hmac.compare_digest((given or "").encode("utf-8"), secret.encode("utf-8"))
+    return same_secret(given, secret)

@@ -36,6 +36,7 @@ from sanic.response import HTTPResponse
 from telegram import Message, Update
 
 from bot.channels.common import BackgroundTurns, SeenDeliveries
+from bot.channels.observe import install_process_logging, observed, refused
 from bot.channels.telegram.constants import (
     CONTACT_INTENT,
     CONTACT_TEXT,
@@ -128,6 +129,7 @@ class TelegramInput(InputChannel):
         database_url: Optional[str] = None,
         deliveries: Optional[Deliveries] = None,
     ):
+        install_process_logging()
         self.access_token = access_token
         self.secret_token = secret_token
         self.base_url = base_url
@@ -160,6 +162,7 @@ class TelegramInput(InputChannel):
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         telegram = Blueprint("telegram_ptb", __name__)
+        on_new_message = observed(on_new_message, self.name())
 
         @telegram.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
@@ -168,6 +171,7 @@ class TelegramInput(InputChannel):
         @telegram.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             if not self._authorized(request):
+                refused(self.name(), "secret")
                 return response.json({"ok": False, "description": "Unauthorized"}, status=401)
             try:
                 update = parse_update(request.body or b"", self.output.bot)

@@ -35,6 +35,7 @@ from sanic.response import HTTPResponse
 
 from bot.channels import common
 from bot.channels.common import BackgroundTurns, SeenDeliveries
+from bot.channels.observe import install_process_logging, observed, refused
 from bot.channels.zalo.format import MAX_BUTTON_TITLE, choice_from_events
 from bot.channels.zalo.output import DEFAULT_API_BASE_URL, ZaloOutput
 from bot.channels.zalo.signature import (
@@ -158,6 +159,7 @@ class ZaloInput(InputChannel):
         database_url: Optional[str] = None,
         deliveries: Optional[Deliveries] = None,
     ):
+        install_process_logging()
         self.app_id = app_id
         self.oa_secret_key = (oa_secret_key or "").strip() or None
         self.max_skew_seconds = max_skew_seconds
@@ -212,6 +214,7 @@ class ZaloInput(InputChannel):
         status, event, reason = self.authenticate(raw_body, signature)
         if event is None:
             logger.warning("zalo: webhook rejected (%s): %s", status, reason)
+            refused(CHANNEL, "signature")
             return status, {"error": reason}
         if await self.is_duplicate(event):
             logger.info("zalo: duplicate delivery ignored")
@@ -221,6 +224,7 @@ class ZaloInput(InputChannel):
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         zalo = Blueprint("zalo_webhook", __name__)
+        on_new_message = observed(on_new_message, self.name())
 
         @zalo.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:

@@ -21,13 +21,21 @@ from bot.console.web.keys import ACCOUNTS, DB, READER, SETTINGS, TEMPLATES, TRAI
 from bot.console.web.middleware import authentication, security_headers
 from bot.console.web.responses import blocking, error_response
 from bot.console.web.templating import CONSOLE_DIR, STATIC_DIR, templates
-from bot.console.web.views import auth, conversations, intents, overview, review, training
+from bot.console.web.views import (
+    auth,
+    conversations,
+    intents,
+    operations,
+    overview,
+    review,
+    training,
+)
 
 __all__ = ["CONSOLE_DIR", "create_app", "run"]
 
 logger = logging.getLogger(__name__)
 
-VIEWS = (auth, overview, conversations, review, intents, training)
+VIEWS = (auth, overview, conversations, review, intents, training, operations)
 
 
 async def _not_found(request: web.Request) -> web.Response:

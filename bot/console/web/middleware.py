@@ -16,6 +16,9 @@ from bot.console.auth import csrf_ok
 from bot.console.web.keys import ACCOUNTS, AUTH, COOKIE
 from bot.console.web.responses import Handler, blocking, error_response, is_api, json_error
 
+# Without a session: the login page, and the operators' probes (views/operations.py).
+OPEN_PATHS = frozenset({"/login", "/health", "/ready", "/metrics"})
+
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
@@ -53,7 +56,7 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
 
 @web.middleware
 async def authentication(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path.startswith("/static/") or request.path == "/login":
+    if request.path.startswith("/static/") or request.path in OPEN_PATHS:
         return await handler(request)
     auth = await blocking(request.app[ACCOUNTS].authenticate, request.cookies.get(COOKIE))
     if auth is None:

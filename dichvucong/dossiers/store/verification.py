@@ -11,6 +11,7 @@ import datetime as dt
 import hmac
 from typing import Iterable
 
+from dichvucong import metrics
 from dichvucong.codes import normalize_code
 from dichvucong.dossiers.models import Dossier
 from dichvucong.dossiers.store.base import code_key
@@ -47,7 +48,9 @@ class Verification(DossierRecords):
         else:
             candidate = number
             targets = []
-        return dossier if self._matches(candidate, canonical, targets) and dossier else None
+        found = dossier if self._matches(candidate, canonical, targets) and dossier else None
+        metrics.LOOKUPS.labels("verified" if found else "refused").inc()
+        return found
 
     def verify_phone(self, code: str, phone: str) -> Dossier | None:
         """The dossier if ``phone`` (e.g. a contact shared on Telegram) is the registered one."""
@@ -55,7 +58,9 @@ class Verification(DossierRecords):
         dossier = self.get(canonical) if canonical else None
         candidate = normalize_phone(phone or "") or ""
         ok = self._matches(candidate, canonical, [_attr(dossier, "phone_digest")])
-        return dossier if ok and candidate and dossier else None
+        found = dossier if ok and candidate and dossier else None
+        metrics.LOOKUPS.labels("verified" if found else "refused").inc()
+        return found
 
     def _matches(self, candidate: str, code: str, targets: Iterable[str | None]) -> bool:
         computed = self._digest(candidate, code)
