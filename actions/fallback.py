@@ -4,11 +4,11 @@ from __future__ import annotations
 from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.procedures import mentioned_procedures
-from dichvucong.knowledge.answers import payload
+from dichvucong.knowledge.answers import TOPIC_BY_INTENT, payload
 from dichvucong.knowledge.base import default_knowledge_base
 
 # What each intent means to a citizen, phrased as a choice on a button.
@@ -67,3 +67,63 @@ class ActionClarify(Action):
             buttons.pop()
         dispatcher.utter_message(response="utter_clarify", answer=text, buttons=buttons)
         return []
+
+
+def _previous_user_intents(tracker: Tracker) -> List[str]:
+    """Intents of the citizen's earlier messages, newest first (the current one excluded)."""
+    users = [e for e in tracker.events if e.get("event") == "user"]
+    return [((e.get("parse_data") or {}).get("intent") or {}).get("name") for e in reversed(users[:-1])]
+
+
+class ActionPrepareCorrection(Action):
+    """"không phải, ý tôi là tạm trú": keep the question, change the procedure.
+
+    Sets the topic the citizen asked before, so action_answer_procedure (next in
+    the rule) answers that topic for the procedure just named.
+    """
+
+    def name(self) -> str:
+        return "action_prepare_correction"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        topic = tracker.get_slot("pending_topic")
+        for intent in _previous_user_intents(tracker):
+            if intent in TOPIC_BY_INTENT:
+                topic = TOPIC_BY_INTENT[intent]
+                break
+        return [SlotSet("pending_topic", topic or "overview"), SlotSet("variants", [])]
+
+
+class ActionRepeatLast(Action):
+    """"nhắc lại": the last answer again, with its buttons."""
+
+    def name(self) -> str:
+        return "action_repeat_last"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        users = [i for i, e in enumerate(tracker.events) if e.get("event") == "user"]
+        before = tracker.events[: users[-1]] if users else tracker.events
+        for event in reversed(before):
+            if event.get("event") == "bot" and event.get("text"):
+                buttons = (event.get("data") or {}).get("buttons") or []
+                dispatcher.utter_message(text=event["text"], buttons=buttons)
+                return []
+        dispatcher.utter_message(response="utter_nothing_to_repeat")
+        return []
+
+
+class ActionCancel(Action):
+    """"hủy": drop the question that was waiting for an answer."""
+
+    def name(self) -> str:
+        return "action_cancel"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        dispatcher.utter_message(response="utter_cancelled")
+        return [SlotSet("pending_topic", None), SlotSet("life_event", None)]

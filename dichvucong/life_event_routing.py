@@ -1,0 +1,105 @@
+"""Decide what a message about a life event or an uncovered procedure should do.
+
+Rasa-free so it is tested without a model; bot/nlu/life_event_extractor.py
+applies the decision to the parsed message. The intent classifier learns how
+citizens ask ("cần làm gì", "lệ phí bao nhiêu"), the life-event data knows
+what situation they are in; the decision combines the two:
+
+- a situation with a general question ("vợ tôi vừa sinh em bé, cần làm giấy
+  tờ gì") becomes the ``life_event`` intent, answered with the journey;
+- a situation with a precise question ("mua xe máy thì lệ phí bao nhiêu")
+  keeps its intent and gets the event's procedure, so the normal answer follows;
+- a procedure the citizen names explicitly ("con mới sinh làm khai sinh cần
+  gì") always wins over the situation around it;
+- a neighbouring procedure we do not cover ("khai báo tạm trú cho người nước
+  ngoài") removes the procedure it contains and becomes ``ask_uncovered``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List, Optional, Sequence, Tuple
+
+from dichvucong.life_events import LifeEvents, Match
+
+LIFE_EVENT_INTENT = "life_event"
+UNCOVERED_INTENT = "ask_uncovered"
+ASK = "ask"
+# Questions that mean "what should I do?": the journey answers them.
+GENERAL_INTENTS = frozenset({
+    "ask_procedure", "inform", "out_of_scope", "bot_challenge", "list_services",
+    "greet", "affirm", LIFE_EVENT_INTENT, UNCOVERED_INTENT,
+})
+# Questions about one topic of a procedure.
+TOPIC_INTENTS = frozenset({
+    "ask_fee", "ask_processing_time", "ask_where", "ask_online_steps",
+})
+# Requests that are about something else whatever situation is mentioned.
+PROTECTED_INTENTS = frozenset({
+    "check_dossier_status", "request_human", "erase_my_data", "subscribe_dossier",
+    "unsubscribe_dossier", "rate_answer", "thank", "goodbye",
+})
+
+Span = Tuple[int, int, str]
+
+
+@dataclass
+class Decision:
+    intent: Optional[str] = None
+    drop_procedures: List[int] = field(default_factory=list)
+    add_procedure: Optional[Span] = None
+    life_event: Optional[Span] = None
+    uncovered: Optional[Span] = None
+    # The classifier said life_event but the citizen named a procedure: that wins.
+    demote: bool = False
+
+
+def _inside(span: Span, spans: Sequence[Span]) -> bool:
+    return any(s <= span[0] and span[1] <= e for s, e, _ in spans)
+
+
+def _overlaps(span: Span, spans: Sequence[Span]) -> bool:
+    return any(span[0] < e and s < span[1] for s, e, _ in spans)
+
+
+def decide(
+    intent: str, procedures: Sequence[Span], text: str, life_events: LifeEvents
+) -> Decision:
+    """What to change in the parse of ``text`` (procedure entities as spans)."""
+    decision = Decision()
+    if intent in PROTECTED_INTENTS:
+        return decision
+    uncovered = life_events.match_uncovered(text)
+    if uncovered:
+        decision.drop_procedures = [i for i, p in enumerate(procedures) if _overlaps(p, uncovered)]
+        if len(decision.drop_procedures) == len(procedures):
+            decision.uncovered = uncovered[0]
+            decision.intent = UNCOVERED_INTENT
+            return decision
+    kept = [p for i, p in enumerate(procedures) if i not in decision.drop_procedures]
+    _route_life_event(decision, intent, kept, life_events.match(text), life_events)
+    return decision
+
+
+def _route_life_event(
+    decision: Decision, intent: str, procedures: Sequence[Span], match: Match, life_events: LifeEvents
+) -> None:
+    if match.ask and not procedures:
+        decision.life_event = (0, 0, ASK)
+        decision.intent = LIFE_EVENT_INTENT
+        return
+    if not match.best:
+        return
+    first = next(s for s in match.spans if s[2] == match.best)
+    decision.life_event = first
+    explicit = [p for p in procedures if not _inside(p, match.spans)]
+    if explicit:
+        decision.demote = intent == LIFE_EVENT_INTENT
+        return
+    event = life_events.get(match.best)
+    if intent in GENERAL_INTENTS or intent == "ask_documents":
+        decision.intent = LIFE_EVENT_INTENT
+    elif intent in TOPIC_INTENTS and len(event.procedures) == 1:
+        if not procedures:
+            decision.add_procedure = (first[0], first[1], event.procedures[0])
+    elif intent in TOPIC_INTENTS:
+        decision.intent = LIFE_EVENT_INTENT
