@@ -13,6 +13,12 @@ leak. Before an event is written:
 
 The running turn still sees the original text; only what is stored is redacted.
 
+Creating the store also installs the hot-path fixes (bot/patches): the
+action-result schema compiled once, and a per-process memory of what was
+stored, so a turn reads and parses only the rows written since
+(bot/patches/tracker_cache.py). What is read back is what was written:
+redacted events, exactly as without the memory.
+
 It also replaces one framework method, ``session_scope``: Rasa 3.6 turns any
 ``ValueError`` raised while a session is open into ``sys.exit(1)`` (it means
 "PostgreSQL schema missing"), and a string the database driver cannot encode
@@ -23,14 +29,17 @@ itself may stop the process, at start-up; anything else fails its own request.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Dict, Generator, Iterator
+import json
+from typing import Any, Dict, Generator, Iterator, Optional
 
-import rasa
 from rasa.core.tracker_store import SQLTrackerStore, ensure_schema_exists
 from rasa.shared.core.events import ActiveLoop, BotUttered, Event, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from rasa.shared.utils.cli import print_error_and_exit
 
+from bot import patches
+from bot.patches.tracker_cache import StoredRow, TrackerCache
 from dichvucong import contract, logsafety
 from dichvucong.codes import find_code
 from dichvucong.privacy import is_digits_message, mask_all_digits, redact
@@ -39,7 +48,7 @@ LOOKUP_FORM = "dossier_status_form"
 LOOKUP_SLOTS = (contract.SLOT_DOSSIER_CODE, contract.SLOT_SECOND_FACTOR)
 PRIVATE_METADATA = (contract.METADATA_VERIFIED_PHONE,)
 # The override above is checked against the Rasa it was written for.
-SUPPORTED_RASA = "3.6.21"
+SUPPORTED_RASA = patches.SUPPORTED_RASA
 
 
 def _clean_metadata(metadata: Any, clean) -> None:
@@ -104,12 +113,10 @@ def redact_event(event: Event, in_lookup: bool) -> Event:
 
 class RedactingSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        if rasa.__version__ != SUPPORTED_RASA:
-            raise RuntimeError(
-                f"bot.tracker_store overrides SQLTrackerStore.session_scope for Rasa "
-                f"{SUPPORTED_RASA}; check it against Rasa {rasa.__version__} first"
-            )
+        patches.require_rasa("bot.tracker_store (SQLTrackerStore.session_scope)")
         logsafety.install()
+        steps = patches.install()
+        self.cache: Optional[TrackerCache] = TrackerCache() if "tracker" in steps else None
         super().__init__(*args, **kwargs)
 
     @contextlib.contextmanager
@@ -127,13 +134,53 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
             session.close()
 
     def _additional_events(
-        self, session: Any, tracker: DialogueStateTracker
+        self, session: Any, tracker: DialogueStateTracker, stored: Optional[int] = None
     ) -> Iterator[Event]:
-        stored = self._event_query(
-            session, tracker.sender_id, fetch_events_from_all_sessions=False
-        ).count()
+        if stored is None:
+            stored = self._event_query(
+                session, tracker.sender_id, fetch_events_from_all_sessions=False
+            ).count()
         state = _LookupState()
         for index, event in enumerate(tracker.events):
             state.see(event)
             if index >= stored:
                 yield redact_event(event, state.active)
+
+    async def _retrieve(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> Optional[DialogueStateTracker]:
+        if self.cache is None or fetch_events_from_all_sessions or not self.domain:
+            return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
+        with self.session_scope() as session:
+            events = self.cache.events(self, session, sender_id)
+        if not events:
+            return None
+        return DialogueStateTracker.from_events(sender_id, events, self.domain.slots)
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Rasa's save (stream, then insert the new events), remembering what it wrote."""
+        if self.cache is None:
+            return await super().save(tracker)
+        await self.stream_events(tracker)
+        with self.session_scope() as session:
+            stored = self.cache.stored_count(self, session, tracker.sender_id)
+            events = list(self._additional_events(session, tracker, stored))
+            rows = [self._row(tracker.sender_id, event) for event in events]
+            session.add_all(rows)
+            # Ids are known after the flush; after the commit reading them would
+            # cost one query per row (the session expires them).
+            session.flush()
+            written = [StoredRow(row.id, row.type_name, row.data) for row in rows]
+            session.commit()
+            self.cache.saved(tracker.sender_id, written, events)
+
+    def _row(self, sender_id: str, event: Event) -> Any:
+        data = event.as_dict()
+        return self.SQLEvent(
+            sender_id=sender_id,
+            type_name=event.type_name,
+            timestamp=data.get("timestamp"),
+            intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+            action_name=data.get("name"),
+            data=json.dumps(data),
+        )

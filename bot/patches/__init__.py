@@ -1,0 +1,60 @@
+"""Every framework function this project replaces, in one place.
+
+Rasa 3.6 spends much of a turn's CPU outside the model (issue 12's profile):
+the action-result JSON-schema check rebuilds and re-checks its schema on every
+call, and the SQL tracker store re-reads and re-parses the whole conversation
+on every message. The fixes are switched on by ``install()``, which the
+tracker store calls when Rasa creates it, so they run only in a Rasa server
+configured with our tracker store (Rasa's stock configuration stays stock).
+
+A replacement is only correct for the Rasa it was read against:
+``require_rasa`` refuses to start on any other version.
+
+``ASSISTANT_HOTPATH`` picks the fixes (``make bench --steps`` measures each):
+unset or ``all`` = every step, ``none`` = none, or a comma list of STEPS.
+"""
+from __future__ import annotations
+
+import os
+from typing import FrozenSet
+
+import rasa
+
+SUPPORTED_RASA = "3.6.21"
+# In the order `make bench --steps` switches them on.
+STEPS = ("schema", "tracker")
+_installed: set = set()
+
+
+def require_rasa(what: str) -> None:
+    """Refuse to run a replacement against a Rasa it was not checked against."""
+    if rasa.__version__ != SUPPORTED_RASA:
+        raise RuntimeError(
+            f"{what} replaces Rasa {SUPPORTED_RASA} code; check it against "
+            f"Rasa {rasa.__version__} first"
+        )
+
+
+def enabled() -> FrozenSet[str]:
+    raw = os.environ.get("ASSISTANT_HOTPATH", "all").strip().lower()
+    if raw in ("", "all"):
+        return frozenset(STEPS)
+    if raw == "none":
+        return frozenset()
+    chosen = frozenset(part.strip() for part in raw.split(",") if part.strip())
+    unknown = chosen - set(STEPS)
+    if unknown:
+        raise ValueError(f"ASSISTANT_HOTPATH: unknown steps {sorted(unknown)}; known {STEPS}")
+    return chosen
+
+
+def install() -> FrozenSet[str]:
+    """Apply the enabled process-wide replacements once; returns the enabled steps."""
+    require_rasa("bot.patches")
+    steps = enabled()
+    if "schema" in steps and "schema" not in _installed:
+        from bot.patches import action_schema
+
+        action_schema.install()
+        _installed.add("schema")
+    return steps
