@@ -33,6 +33,15 @@ GENERAL_INTENTS = frozenset({
 TOPIC_INTENTS = frozenset({
     "ask_fee", "ask_processing_time", "ask_where", "ask_online_steps",
 })
+# Below this the classifier is unsure (the FallbackClassifier's threshold in
+# config.yml): the situation or the procedure named then decides.
+UNSURE = 0.55
+# "Out of scope" and "are you a bot" are overridden only when not confident:
+# "vay mua nhà lãi suất bao nhiêu" mentions buying a house but is not ours.
+CONFIDENT_OTHER = 0.8
+OTHER_INTENTS = frozenset({"out_of_scope", "bot_challenge"})
+# A terse FAQ-style question ("Thông báo lưu trú khi có khách đến nhà?").
+TERSE_WORDS = 10
 # Requests that are about something else whatever situation is mentioned.
 PROTECTED_INTENTS = frozenset({
     "check_dossier_status", "request_human", "erase_my_data", "subscribe_dossier",
@@ -62,11 +71,17 @@ def _overlaps(span: Span, spans: Sequence[Span]) -> bool:
 
 
 def decide(
-    intent: str, procedures: Sequence[Span], text: str, life_events: LifeEvents
+    intent: str,
+    procedures: Sequence[Span],
+    text: str,
+    life_events: LifeEvents,
+    confidence: float = 1.0,
 ) -> Decision:
     """What to change in the parse of ``text`` (procedure entities as spans)."""
     decision = Decision()
     if intent in PROTECTED_INTENTS:
+        return decision
+    if intent in OTHER_INTENTS and confidence >= CONFIDENT_OTHER:
         return decision
     uncovered = life_events.match_uncovered(text)
     if uncovered:
@@ -76,12 +91,24 @@ def decide(
             decision.intent = UNCOVERED_INTENT
             return decision
     kept = [p for i, p in enumerate(procedures) if i not in decision.drop_procedures]
-    _route_life_event(decision, intent, kept, life_events.match(text), life_events)
+    unsure = confidence < UNSURE
+    _route_life_event(decision, intent, kept, life_events.match(text), life_events, unsure)
+    if unsure and not decision.intent and _terse(text) and len({p[2] for p in kept}) == 1:
+        decision.intent = "ask_procedure"
     return decision
 
 
+def _terse(text: str) -> bool:
+    return len(text.split()) <= TERSE_WORDS
+
+
 def _route_life_event(
-    decision: Decision, intent: str, procedures: Sequence[Span], match: Match, life_events: LifeEvents
+    decision: Decision,
+    intent: str,
+    procedures: Sequence[Span],
+    match: Match,
+    life_events: LifeEvents,
+    unsure: bool,
 ) -> None:
     if match.ask and not procedures:
         decision.life_event = (0, 0, ASK)
@@ -91,11 +118,16 @@ def _route_life_event(
         return
     first = next(s for s in match.spans if s[2] == match.best)
     decision.life_event = first
+    event = life_events.get(match.best)
     explicit = [p for p in procedures if not _inside(p, match.spans)]
     if explicit:
-        decision.demote = intent == LIFE_EVENT_INTENT
+        # The citizen named a procedure: it wins, unless the classifier is
+        # unsure and the procedure is one the situation leads to anyway.
+        if (unsure or intent == LIFE_EVENT_INTENT) and {p[2] for p in explicit} <= set(event.procedures):
+            decision.intent = LIFE_EVENT_INTENT
+        else:
+            decision.demote = intent == LIFE_EVENT_INTENT
         return
-    event = life_events.get(match.best)
     if intent in GENERAL_INTENTS or intent == "ask_documents":
         decision.intent = LIFE_EVENT_INTENT
     elif intent in TOPIC_INTENTS and len(event.procedures) == 1:

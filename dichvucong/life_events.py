@@ -29,9 +29,9 @@ from dichvucong.text import _words, canonical, find_phrases, fold, normalize
 
 LOST = "lost_card"
 DIED = "death"
-_WORD = re.compile(r"\w+", re.UNICODE)
 # How far from "mất" a deciding neighbour may be ("bố tôi mới mất": 3 words).
 WINDOW = 3
+TYPO_MIN_WORDS = 3
 
 
 class _Strict(BaseModel):
@@ -137,7 +137,12 @@ class LifeEvents:
         self.events: Dict[str, LifeEvent] = {e.id: e for e in data.events}
         self.uncovered: Dict[str, Uncovered] = {u.id: u for u in uncovered.uncovered}
         self._mat = data.mat
-        self._phrases = {p: e.id for e in data.events for p in e.phrases}
+        phrases = {p: e.id for e in data.events for p in e.phrases}
+        # One typo is tolerated only in phrases of three words or more: in
+        # shorter ones a typo turns common words into an event ("mình còn"
+        # is one letter from "sinh con", "ô tô" from "ở trọ").
+        self._phrases = {p: i for p, i in phrases.items() if len(canonical(p).split()) < TYPO_MIN_WORDS}
+        self._typo_phrases = {p: i for p, i in phrases.items() if p not in self._phrases}
         self._accented = {w.lower(): e.id for e in data.events for w in e.accented}
         self._uncovered_phrases = {p: u.id for u in uncovered.uncovered for p in u.phrases}
         self._mat_word = canonical(data.mat.word)
@@ -151,7 +156,8 @@ class LifeEvents:
 
     def match(self, text: str) -> Match:
         text = normalize(text)
-        spans = [(s, e, label) for s, e, label, _ in find_phrases(text, self._phrases)]
+        found = find_phrases(text, self._phrases, typos=False) + find_phrases(text, self._typo_phrases)
+        spans = _longest([(s, e, label) for s, e, label, _ in found])
         spans += self._accented_spans(text)
         mat_spans, ask = self._mat_spans(text, spans)
         spans = sorted(spans + mat_spans)
@@ -163,14 +169,15 @@ class LifeEvents:
 
     def match_uncovered(self, text: str) -> List[Tuple[int, int, str]]:
         """Spans of procedures we do not cover, as (start, end, id)."""
-        return [(s, e, label) for s, e, label, _ in find_phrases(normalize(text), self._uncovered_phrases)]
+        found = find_phrases(normalize(text), self._uncovered_phrases, typos=False)
+        return [(s, e, label) for s, e, label, _ in found]
 
     def _accented_spans(self, text: str) -> List[Tuple[int, int, str]]:
         lowered = text.lower()
         return [
-            (m.start(), m.end(), self._accented[m.group()])
-            for m in _WORD.finditer(lowered)
-            if m.group() in self._accented
+            (m.start(), m.end(), event_id)
+            for phrase, event_id in self._accented.items()
+            for m in re.finditer(rf"(?<!\w){re.escape(phrase)}(?!\w)", lowered)
         ]
 
     def _mat_spans(
@@ -194,17 +201,29 @@ class LifeEvents:
 
     def _mat_meaning(self, seq: List[str], i: int) -> Optional[str]:
         rules = self._mat
-        if _after(seq, i, rules.not_an_event_after, window=1):
-            return None
+        following = seq[i + 1] if i + 1 < len(seq) else ""
+        if following.isdigit() or _after(seq, i, rules.not_an_event_after, window=1):
+            return None  # "mất 5 ngày", "mất bao lâu"
+        # Before the lost things: folded, "mất vì tai nạn" would read as "mất ví".
+        if _after(seq, i, rules.died_after, window=1):
+            return DIED
         if _after(seq, i, rules.lost_after):
             return LOST
         if _after(seq, i, rules.other_after):
             return None
         if _before(seq, i, rules.lost_before, window=1):
             return LOST
-        if _before(seq, i, rules.died_before) or _after(seq, i, rules.died_after, window=1):
+        if _before(seq, i, rules.died_before):
             return DIED
         return "ask"
+
+
+def _longest(spans: List[Tuple[int, int, str]]) -> List[Tuple[int, int, str]]:
+    """Drop spans inside a longer one found by the other phrase list."""
+    return [
+        span for span in spans
+        if not any(o != span and o[0] <= span[0] and span[1] <= o[1] for o in spans)
+    ]
 
 
 def _phrase(words: str) -> Tuple[str, ...]:

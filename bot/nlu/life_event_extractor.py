@@ -26,14 +26,19 @@ from dichvucong.life_events import default_life_events
 # Intents that only make sense with something the data recognises.
 NEEDS_EVENT = {LIFE_EVENT_INTENT: "life_event", UNCOVERED_INTENT: "uncovered_procedure"}
 CORRECTION = "correct_procedure"
+DECIDED_SHARE = 0.5
 
 
 def _entity(start: int, end: int, name: str, value: str) -> Dict[str, Any]:
     return {"entity": name, "start": start, "end": end, "value": value, "confidence_entity": 1.0}
 
 
-def _set_intent(message: Message, name: str, confidence: float) -> None:
+def _set_intent(message: Message, name: str, confidence: float, decided: bool = False) -> None:
     ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != name]
+    if decided:
+        # The data decided: the classifier's runners-up must not make the
+        # FallbackClassifier read the choice as ambiguous.
+        ranking = [{**r, "confidence": r.get("confidence", 0.0) * DECIDED_SHARE} for r in ranking]
     top = {"name": name, "confidence": confidence}
     message.set(INTENT, top, add_to_output=True)
     message.set(INTENT_RANKING_KEY, [top, *ranking], add_to_output=True)
@@ -78,33 +83,47 @@ class LifeEventExtractor(GraphComponent, EntityExtractorMixin):
         return messages
 
     def _process_one(self, message: Message) -> None:
-        text = message.get(TEXT)
         entities = list(message.get(ENTITIES) or [])
         procedures = [e for e in entities if e.get("entity") == "procedure"]
-        intent = (message.get(INTENT) or {}).get("name") or ""
-        if intent == CORRECTION and not procedures:
-            _next_intent(message, {CORRECTION})
-            intent = (message.get(INTENT) or {}).get("name") or ""
-        elif intent == "deny" and procedures:
-            # "không phải, ý tôi là tạm trú": a correction, not a refusal.
-            _set_intent(message, CORRECTION, 1.0)
-            intent = CORRECTION
+        intent, confidence = _repair_correction(message, bool(procedures))
         decision = decide(
-            intent, [(e["start"], e["end"], e["value"]) for e in procedures], text, self._life_events
+            intent,
+            [(e["start"], e["end"], e["value"]) for e in procedures],
+            message.get(TEXT),
+            self._life_events,
+            confidence,
         )
         dropped = [procedures[i] for i in decision.drop_procedures]
         entities = [e for e in entities if not any(e is d for d in dropped)]
-        added = []
-        if decision.add_procedure:
-            added.append(_entity(*decision.add_procedure[:2], "procedure", decision.add_procedure[2]))
-        if decision.life_event:
-            added.append(_entity(*decision.life_event[:2], "life_event", decision.life_event[2]))
-        if decision.uncovered:
-            added.append(_entity(*decision.uncovered[:2], "uncovered_procedure", decision.uncovered[2]))
+        added = [
+            _entity(span[0], span[1], name, span[2])
+            for name, span in (
+                ("procedure", decision.add_procedure),
+                ("life_event", decision.life_event),
+                ("uncovered_procedure", decision.uncovered),
+            )
+            if span
+        ]
         message.set(ENTITIES, entities + self.add_extractor_name(added), add_to_output=True)
         if decision.intent:
-            _set_intent(message, decision.intent, 1.0)
-        elif decision.demote:
+            _set_intent(message, decision.intent, 1.0, decided=True)
+        elif decision.demote or (
+            intent in NEEDS_EVENT and not any(e["entity"] == NEEDS_EVENT[intent] for e in added)
+        ):
             _next_intent(message, set(NEEDS_EVENT))
-        elif intent in NEEDS_EVENT and not any(e["entity"] == NEEDS_EVENT[intent] for e in added):
-            _next_intent(message, set(NEEDS_EVENT))
+
+
+def _top(message: Message) -> tuple:
+    top = message.get(INTENT) or {}
+    return top.get("name") or "", top.get("confidence", 1.0)
+
+
+def _repair_correction(message: Message, names_procedure: bool) -> tuple:
+    """A correction must name the procedure; a "no" that names one is a correction."""
+    intent, _ = _top(message)
+    if intent == CORRECTION and not names_procedure:
+        _next_intent(message, {CORRECTION})
+    elif intent == "deny" and names_procedure:
+        # "không phải, ý tôi là tạm trú": a correction, not a refusal.
+        _set_intent(message, CORRECTION, 1.0, decided=True)
+    return _top(message)
