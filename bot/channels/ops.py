@@ -35,6 +35,11 @@ def checks_for(agent: Any) -> Dict[str, health.Check]:
     store = _inner(getattr(agent, "tracker_store", None))
     if getattr(store, "engine", None) is not None:
         checks["tracker_store"] = health.database(store.engine)
+    else:
+        # Rasa falls back to memory, with only a warning, when the configured
+        # store cannot be imported: conversations would vanish on restart and
+        # skip the redaction. That is not a ready assistant.
+        checks["tracker_store"] = health.truthy(lambda: False, "not persistent")
     endpoint = getattr(agent, "action_endpoint", None)
     url = getattr(endpoint, "url", "") or ""
     if url:
