@@ -9,14 +9,21 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.feedback import RATING_BUTTONS
 from dichvucong.knowledge.answers import (
+    FULL,
     TOPIC_BY_INTENT,
     TOPIC_QUESTIONS,
+    Answer,
     compose,
+    compose_details,
     detect_variants,
     procedure_buttons,
 )
-from dichvucong.knowledge.base import default_knowledge_base
+from dichvucong.knowledge.base import Procedure, default_knowledge_base
+from dichvucong.localities import office_line
 from dichvucong.settings import settings
+
+# Topics whose answer names the office, so the citizen's own office leads.
+OFFICE_TOPICS = ("where", "overview")
 
 
 def mentioned_procedures(tracker: Tracker) -> List[str]:
@@ -28,6 +35,41 @@ def mentioned_procedures(tracker: Tracker) -> List[str]:
         if entity.get("entity") == "procedure" and value in known and value not in found:
             found.append(value)
     return found
+
+
+def _entity(tracker: Tracker, name: str) -> str | None:
+    for entity in tracker.latest_message.get("entities") or []:
+        if entity.get("entity") == name and entity.get("value"):
+            return entity["value"]
+    return None
+
+
+def _variants(tracker: Tracker, procedure: Procedure) -> List[str]:
+    """A button's variant, else the ones typed, else the ones kept from before."""
+    known = {v.id for v in procedure.variants}
+    chosen = _entity(tracker, "variant")
+    if chosen in known:
+        return [chosen]
+    detected = detect_variants(procedure, tracker.latest_message.get("text") or "")
+    if detected:
+        return detected
+    prefix = f"{procedure.id}."
+    return [v[len(prefix):] for v in tracker.get_slot("variants") or [] if v.startswith(prefix)]
+
+
+def _office(tracker: Tracker, procedure: Procedure, topic: str) -> str | None:
+    locality = tracker.get_slot("locality") if topic in OFFICE_TOPICS else None
+    return office_line(procedure.id, locality) if locality else None
+
+
+def send_answer(dispatcher: CollectingDispatcher, answer: Answer, response: str) -> None:
+    """Each part as its own message; the buttons under the last one."""
+    parts = answer.parts
+    for part in parts[:-1]:
+        dispatcher.utter_message(response=response, answer=part)
+    dispatcher.utter_message(
+        response=response, answer=parts[-1], buttons=answer.buttons + RATING_BUTTONS
+    )
 
 
 def ask_which_procedure(
@@ -74,20 +116,14 @@ class ActionAnswerProcedure(Action):
         if procedure is None:
             return ask_which_procedure(dispatcher, topic)
 
-        detected = detect_variants(procedure, tracker.latest_message.get("text") or "")
-        if detected:
-            variants = detected
+        variants = _variants(tracker, procedure)
+        today = settings().today()
+        if _entity(tracker, "detail") == FULL:
+            answer = compose_details(procedure, topic, variants, today)
         else:
-            prefix = f"{procedure.id}."
-            variants = [
-                v[len(prefix):] for v in tracker.get_slot("variants") or [] if v.startswith(prefix)
-            ]
-        answer = compose(procedure, topic, variants, settings().today())
-        dispatcher.utter_message(
-            response="utter_procedure_answer",
-            answer=answer.text,
-            buttons=answer.buttons + RATING_BUTTONS,
-        )
+            office = _office(tracker, procedure, topic)
+            answer = compose(procedure, topic, variants, today, office_line=office)
+        send_answer(dispatcher, answer, "utter_procedure_answer")
         return [
             SlotSet("procedure", procedure.id),
             SlotSet("variants", [f"{procedure.id}.{v}" for v in variants]),

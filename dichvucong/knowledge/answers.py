@@ -3,17 +3,33 @@
 Pure functions: they take a procedure, a topic, the variants the citizen
 mentioned and today's date, and return text and buttons. The actions only
 decide *what* to answer; this module decides *how it reads*.
+
+A first answer fits one phone screen (about 600 characters, 8 lines): what
+most citizens need, then buttons for the rest. When the citizen named no
+variant, the common case is answered (or one short question asked) instead of
+listing every variant. The full list is one button away (``compose_details``)
+and comes as several messages, each under every channel's limit.
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterable, List, Sequence
+from typing import Dict, List, Sequence
 
-from dichvucong.knowledge.base import Fact, KnowledgeBase, Procedure
+from dichvucong.knowledge.base import KnowledgeBase, Procedure
+from dichvucong.knowledge.compose_facts import (
+    FactPicker,
+    confirm_sentence,
+    date_vi,
+    source_line,
+)
 from dichvucong.text import find_phrases
+
+__all__ = [
+    "Answer", "compose", "compose_details", "date_vi", "detect_variants", "payload",
+    "procedure_buttons", "TOPIC_BY_INTENT", "TOPIC_HEADINGS", "TOPIC_QUESTIONS",
+]
 
 TOPIC_BY_INTENT = {
     "ask_procedure": "overview",
@@ -47,34 +63,72 @@ TOPIC_BUTTONS = {
     "where": "Nộp ở đâu",
     "online": "Cách làm online",
 }
-UNCERTAIN_MARK = {
-    "unverified": " (chưa xác minh)",
-    "conflicting": " (các nguồn chưa thống nhất)",
+FULL_BUTTONS = {
+    "overview": "Xem đầy đủ giấy tờ",
+    "documents": "Xem đầy đủ giấy tờ",
+    "fee": "Xem đầy đủ lệ phí",
+    "processing_time": "Xem đầy đủ thời hạn",
+    "where": "Xem đầy đủ cách nộp",
+    "online": "Xem đầy đủ các bước",
 }
-CAUTION = (
-    "⚠️ Có thông tin chưa được xác minh chính thức hoặc các nguồn chưa thống nhất. "
-    "Vui lòng xác nhận với cơ quan tiếp nhận hồ sơ trước khi nộp."
-)
+FULL = "full"
 
+# Phone-screen target of a first answer, and the hard cap of any message:
+# under Zalo's 2,000 and Telegram's 4,096 characters, so no channel splits it.
+SHORT_CHARS = 600
+SHORT_LINES = 8
+# A fee answer says today's fee and who is exempt, so two facts even when
+# they take a little more than one screen.
+MIN_FACTS = {"fee": 2}
+MIN_FACTS_CHARS = 850
+# Kept free for the source line, which is known only once the facts are chosen.
+SOURCE_RESERVE = 160
+MESSAGE_LIMIT = 1500
 
-MAX_SOURCES = 3
-STEP_PREFIX = re.compile(r"^Bước\s*\d+\s*[:.]\s*", re.IGNORECASE)
+# The case most citizens are in, answered when they named none; the others
+# are offered as buttons.
+DEFAULT_VARIANT = {
+    "khai_sinh": "lien_thong",
+    "khai_tu": "lien_thong",
+    "dinh_danh_dien_tu": "muc_2",
+    "tam_tru": "dang_ky_moi",
+}
+# Where the variants differ too much to guess, one short question instead.
+VARIANT_QUESTIONS = {
+    "can_cuoc": "Bạn làm thẻ lần đầu, đổi thẻ, làm lại (mất, hỏng) hay làm cho con?",
+    "thuong_tru": "Bạn đăng ký vào nhà của mình, nhà người thân hay nhà thuê, mượn, ở nhờ?",
+    "dang_ky_xe": "Bạn đăng ký xe mới, sang tên hay đổi, cấp lại giấy đăng ký, biển số?",
+}
+VARIANT_QUESTION = "Bạn thuộc trường hợp nào?"
+# The life-event journey a procedure belongs to (dichvucong/knowledge/journeys.py).
+JOURNEY_BUTTONS = {
+    "khai_sinh": ("birth", "Các bước khi có em bé"),
+    "khai_tu": ("death", "Các việc khi có người mất"),
+    "ket_hon": ("marriage", "Các bước khi kết hôn"),
+    "thuong_tru": ("moving_house", "Các việc khi chuyển nhà"),
+}
 
 
 @dataclass
 class Answer:
+    """One answer: ``text`` is the first message, ``more`` the following ones.
+
+    Buttons belong under the last message.
+    """
+
     text: str
     buttons: List[Dict[str, str]] = field(default_factory=list)
+    more: List[str] = field(default_factory=list)
+
+    @property
+    def parts(self) -> List[str]:
+        return [self.text] + self.more
 
 
 def payload(intent: str, **entities: str) -> str:
     if not entities:
         return f"/{intent}"
     return f"/{intent}{json.dumps(entities, ensure_ascii=False, separators=(',', ':'))}"
-
-
-def date_vi(day: dt.date) -> str:
-    return day.strftime("%d/%m/%Y")
 
 
 def detect_variants(procedure: Procedure, text: str) -> List[str]:
@@ -87,132 +141,161 @@ def detect_variants(procedure: Procedure, text: str) -> List[str]:
     return found
 
 
-class _Composer:
-    def __init__(self, procedure: Procedure, variants: Sequence[str], today: dt.date):
-        self.procedure = procedure
-        self.variants = [v for v in variants if v in {x.id for x in procedure.variants}]
-        self.today = today
-        self.cited: List[str] = []
-        self.uncertain = False
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
-    def _variant_name(self, variant_id: str) -> str:
-        return next(v.name for v in self.procedure.variants if v.id == variant_id)
 
-    def select(self, facts: Iterable[Fact]) -> List[Fact]:
-        chosen = []
+def _variant_names(procedure: Procedure, variants: Sequence[str]) -> str:
+    names = {v.id: v.name for v in procedure.variants}
+    return ", ".join(_lower_first(names[v]) for v in variants)
+
+
+def heading(procedure: Procedure, topic: str, variants: Sequence[str]) -> str:
+    text = f"{TOPIC_HEADINGS[topic]} – {procedure.short_name}"
+    return text + (f": {_variant_names(procedure, variants)}" if variants else "")
+
+
+def _facts_of(procedure: Procedure, topic: str) -> list:
+    return {
+        "documents": procedure.documents,
+        "fee": procedure.fees,
+        "processing_time": procedure.processing_time,
+        "where": procedure.agency,
+        "online": procedure.online.steps,
+        "overview": procedure.documents,
+    }[topic]
+
+
+def _resolve_variants(procedure: Procedure, variants: Sequence[str]) -> tuple:
+    """(variants to answer for, whether they were assumed as the common case)."""
+    known = {v.id for v in procedure.variants}
+    named = [v for v in variants if v in known]
+    if named:
+        return named, False
+    default = DEFAULT_VARIANT.get(procedure.id)
+    return ([default], True) if default in known else ([], False)
+
+
+def _needs_question(procedure: Procedure, topic: str, picker: FactPicker) -> bool:
+    if picker.variants or not procedure.variants:
+        return False
+    facts = _facts_of(procedure, topic)
+    if topic == "overview":
+        facts = procedure.documents + procedure.fees + procedure.processing_time
+    return any(f.variants and f.in_force(picker.today) for f in facts)
+
+
+class _Short:
+    """Fills one screen: fixed lines first, then facts while they fit."""
+
+    def __init__(self, picker: FactPicker, head: str, tail: List[str]):
+        self.picker = picker
+        self.lines = [head]
+        self.tail = tail
+        self.truncated = False
+
+    def room(self, line: str) -> bool:
+        lines = self.lines + [line] + self.tail
+        size = len("\n".join(lines)) + SOURCE_RESERVE
+        return size <= SHORT_CHARS and len(lines) + 1 <= SHORT_LINES
+
+    def add(self, line: str, force: bool = False) -> bool:
+        if force or self.room(line):
+            self.lines.append(line)
+            return True
+        self.truncated = True
+        return False
+
+    def facts(self, facts: list, fmt: str = "• {}", siblings: list | None = None,
+              minimum: int = 1) -> None:
+        siblings = facts if siblings is None else siblings
+        number = 0
         for fact in facts:
-            if not fact.in_force(self.today):
+            if self.picker.successor_shown(fact):
                 continue
-            if self.variants and fact.variants and not set(fact.variants) & set(self.variants):
-                continue
-            chosen.append(fact)
-        return chosen
+            number += 1
+            before = len(self.picker.shown)
+            line = fmt.format(self.picker.words(fact, siblings), n=number)
+            size = len("\n".join(self.lines + [line] + self.tail)) + SOURCE_RESERVE
+            force = number == 1 or (number <= minimum and size <= MIN_FACTS_CHARS)
+            if not self.add(line, force=force):
+                del self.picker.shown[before:]
+                break
 
-    def line(self, fact: Fact) -> str:
-        for source in fact.sources:
-            if source not in self.cited:
-                self.cited.append(source)
-        text = fact.text
-        if fact.variants and not self.variants:
-            names = ", ".join(self._variant_name(v) for v in fact.variants)
-            text = f"[{names}] {text}"
-        if fact.valid_until:
-            text += f" (áp dụng đến hết {date_vi(fact.valid_until)})"
-        if fact.uncertain:
-            self.uncertain = True
-            text += UNCERTAIN_MARK[fact.status]
-        return text
+    def text(self) -> str:
+        return "\n".join(self.lines + self.tail)
 
-    def bullets(self, facts: Iterable[Fact]) -> List[str]:
-        return [f"• {self.line(fact)}" for fact in self.select(facts)]
 
-    def numbered(self, facts: Iterable[Fact]) -> List[str]:
-        # Our numbering replaces any "Bước N:" in the data, which would go wrong
-        # once a variant filters a step out.
+def _labelled(short: _Short, label: str, facts: list, siblings: list) -> None:
+    picker = short.picker
+    for fact in facts:
+        if picker.successor_shown(fact):
+            continue
+        before = len(picker.shown)
+        if not short.add(f"• {label}: {picker.words(fact, siblings)}"):
+            del picker.shown[before:]
+        return
+
+
+def _short_body(short: _Short, procedure: Procedure, topic: str, office: str | None) -> None:
+    picker = short.picker
+    common = not picker.variants and bool(procedure.variants)
+    if topic == "overview":
+        short.add(procedure.summary, force=True)
+        for label, facts in (("Thời hạn", procedure.processing_time), ("Lệ phí", procedure.fees)):
+            _labelled(short, label, picker.select(facts, common), facts)
+        if office:
+            short.add(f"• Nơi nộp: {office}")
+        else:
+            _labelled(short, "Nơi nộp", picker.select(procedure.agency, common), procedure.agency)
+        return
+    if topic == "where" and office:
+        short.add(office, force=True)
+    if topic == "online":
+        online = procedure.online
+        if not online.available:
+            short.add("Thủ tục này hiện chưa nộp trực tuyến được; bạn cần nộp trực tiếp.", force=True)
+            short.facts(picker.select(procedure.agency, common))
+            return
+        if online.portals:
+            short.add("Nộp qua: " + "; ".join(online.portals) + ".", force=True)
+        short.facts(picker.select(online.steps, common), fmt="{n}. {}", siblings=online.steps)
+        return
+    facts = _facts_of(procedure, topic)
+    # A screen has room for a few facts: the verified ones lead.
+    chosen = sorted(picker.select(facts, common), key=lambda f: f.uncertain)
+    short.facts(chosen, siblings=facts, minimum=MIN_FACTS.get(topic, 1))
+
+
+def _buttons(procedure, topic, variants, assumed, question, truncated) -> List[Dict[str, str]]:
+    pid = procedure.id
+    if question:
         return [
-            f"{i}. {STEP_PREFIX.sub('', self.line(f))}" for i, f in enumerate(self.select(facts), 1)
+            {"title": v.name, "payload": payload(INTENT_BY_TOPIC[topic], procedure=pid, variant=v.id)}
+            for v in procedure.variants
         ]
-
-    def first(self, facts: Iterable[Fact]) -> str | None:
-        selected = self.select(facts)
-        return self.line(selected[0]) if selected else None
-
-    def caveats(self, topic: str) -> List[str]:
-        lines = []
-        for caveat in self.procedure.caveats:
-            if not caveat.topics or topic in caveat.topics:
-                self.uncertain = True
-                for source in caveat.sources:
-                    if source not in self.cited:
-                        self.cited.append(source)
-                lines.append(f"⚠️ {caveat.text}")
-        return lines
-
-    def footer(self) -> List[str]:
-        lines = []
-        if self.uncertain:
-            lines.append(CAUTION)
-        # Official pages first; a phone screen has room for a few sources only.
-        sources = sorted(
-            (self.procedure.source(s) for s in self.cited), key=lambda s: s.reliability
-        )
-        for source in sources[:MAX_SOURCES]:
-            lines.append(
-                f"Nguồn: {source.title}" + (f" – {source.url}" if source.url else "")
-            )
-        if len(sources) > MAX_SOURCES:
-            lines.append(f"(và {len(sources) - MAX_SOURCES} nguồn tham khảo khác)")
-        lines.append(f"Thông tin được kiểm tra lần cuối: {date_vi(self.procedure.last_checked)}.")
-        return lines
-
-
-def _where(c: _Composer) -> List[str]:
-    lines = c.bullets(c.procedure.agency)
-    steps = c.numbered(c.procedure.in_person)
-    if steps:
-        lines += ["Nộp trực tiếp:"] + steps
-    return lines
-
-
-def _online(c: _Composer) -> List[str]:
-    online = c.procedure.online
-    if not online.available:
-        return ["Thủ tục này hiện chưa nộp trực tuyến được; bạn cần nộp trực tiếp."] + c.bullets(
-            c.procedure.agency
-        )
-    lines = ["Nộp qua: " + "; ".join(online.portals) + "."] if online.portals else []
-    return lines + c.numbered(online.steps)
-
-
-def _overview(c: _Composer) -> List[str]:
-    p = c.procedure
-    lines = [p.summary]
-    for label, facts in (
-        ("Nơi giải quyết", p.agency),
-        ("Thời hạn", p.processing_time),
-        ("Lệ phí", p.fees),
-    ):
-        first = c.first(facts)
-        if first:
-            lines.append(f"• {label}: {first}")
-    if p.online.available and p.online.portals:
-        lines.append("• Nộp trực tuyến: " + "; ".join(p.online.portals) + ".")
-    lines.append("• Căn cứ pháp lý: " + "; ".join(p.legal_basis[:3]) + ".")
-    return lines
-
-
-# The body of an answer, per topic; anything else gets the overview.
-_BODIES: Dict[str, Callable[[_Composer], List[str]]] = {
-    "documents": lambda c: c.bullets(c.procedure.documents),
-    "fee": lambda c: c.bullets(c.procedure.fees),
-    "processing_time": lambda c: c.bullets(c.procedure.processing_time),
-    "where": _where,
-    "online": _online,
-}
-
-
-def _body(c: _Composer, topic: str) -> List[str]:
-    return _BODIES.get(topic, _overview)(c)
+    buttons = []
+    if truncated or topic in ("overview", "documents"):
+        entities = {"procedure": pid, "detail": FULL}
+        if variants:
+            entities["variant"] = variants[0]
+        intent = INTENT_BY_TOPIC["documents" if topic == "overview" else topic]
+        buttons.append({"title": FULL_BUTTONS[topic], "payload": payload(intent, **entities)})
+    if assumed:
+        buttons += [
+            {"title": v.name, "payload": payload(INTENT_BY_TOPIC[topic], procedure=pid, variant=v.id)}
+            for v in procedure.variants
+            if v.id not in variants
+        ]
+    if pid in JOURNEY_BUTTONS:
+        journey, title = JOURNEY_BUTTONS[pid]
+        buttons.append({"title": title, "payload": payload("life_event", life_event=journey)})
+    buttons += [
+        {"title": title, "payload": payload(INTENT_BY_TOPIC[t], procedure=pid)}
+        for t, title in TOPIC_BUTTONS.items()
+        if t != topic
+    ]
+    return buttons
 
 
 def compose(
@@ -220,19 +303,34 @@ def compose(
     topic: str,
     variants: Sequence[str] = (),
     today: dt.date | None = None,
+    office_line: str | None = None,
 ) -> Answer:
-    composer = _Composer(procedure, variants, today or dt.date.today())
-    heading = f"{TOPIC_HEADINGS[topic]} – {procedure.short_name}"
-    if composer.variants:
-        heading += " (" + ", ".join(composer._variant_name(v) for v in composer.variants) + ")"
-    lines = [heading] + _body(composer, topic) + composer.caveats(topic)
-    text = "\n".join(lines) + "\n\n" + "\n".join(composer.footer())
-    buttons = [
-        {"title": title, "payload": payload(INTENT_BY_TOPIC[t], procedure=procedure.id)}
-        for t, title in TOPIC_BUTTONS.items()
-        if t != topic
-    ]
-    return Answer(text=text, buttons=buttons)
+    """The short first answer; ``office_line`` names the citizen's own office."""
+    chosen, assumed = _resolve_variants(procedure, variants)
+    picker = FactPicker(procedure, chosen, today or dt.date.today())
+    question = _needs_question(procedure, topic, picker)
+    tail = [VARIANT_QUESTIONS.get(procedure.id, VARIANT_QUESTION)] if question else []
+    short = _Short(picker, heading(procedure, topic, chosen), tail)
+    office = office_line if topic in ("where", "overview") else None
+    _short_body(short, procedure, topic, office)
+    if picker.uncertain:
+        short.add(confirm_sentence(procedure.id, topic), force=True)
+    source = picker.official_source(_facts_of(procedure, topic))
+    short.tail.append(source_line(source, procedure.last_checked))
+    buttons = _buttons(procedure, topic, chosen, assumed, question, short.truncated)
+    return Answer(text=short.text(), buttons=buttons)
+
+
+def compose_details(
+    procedure: Procedure,
+    topic: str,
+    variants: Sequence[str] = (),
+    today: dt.date | None = None,
+) -> Answer:
+    """Everything on the topic, as several messages cut between thoughts."""
+    from dichvucong.knowledge.compose_details import details
+
+    return details(procedure, topic, variants, today)
 
 
 def procedure_buttons(
