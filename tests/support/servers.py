@@ -52,11 +52,14 @@ class Assistant:
         workdir: Path,
         credentials: Path | None = None,
         extra_env: Dict[str, str] | None = None,
+        endpoints: Path | None = None,
     ):
         """``credentials`` replaces credentials.yml (e.g. to add a channel pointed at a
         fake platform API); ``extra_env`` is added to both servers' environment."""
         self.workdir = workdir
         self.credentials = credentials or ROOT / "credentials.yml"
+        # ``endpoints`` replaces endpoints.yml (e.g. a PostgreSQL tracker store).
+        self.endpoints = endpoints or ROOT / "endpoints.yml"
         self.extra_env = extra_env or {}
         self.action_port = free_port()
         self.rasa_port = free_port()
@@ -126,7 +129,7 @@ class Assistant:
         )
         rasa = self._spawn(
             [
-                str(BIN / "rasa"), "run", "--model", str(MODEL), "--endpoints", "endpoints.yml",
+                str(BIN / "rasa"), "run", "--model", str(MODEL), "--endpoints", str(self.endpoints),
                 "--credentials", str(self.credentials), "--port", str(self.rasa_port),
                 "--interface", "127.0.0.1", "--enable-api", "--auth-token", self.token,
             ],
