@@ -56,7 +56,11 @@ def _keys(tracker: Tracker, code: Optional[str]) -> List[str]:
 
 
 # Intents that leave the form instead of being read as a code or digits.
-ESCAPE_INTENTS = {"deny", "goodbye", "request_human"}
+ESCAPE_INTENTS = {"deny", "goodbye", "request_human", "cancel"}
+# Something the citizen means as a dossier code but that is not one
+# ("kiem tra ho so ABC-123"): letters or digits joined by dashes or dots,
+# with at least one digit. It gets the format help, not "out of scope".
+CODE_LIKE = re.compile(r"(?<![\w.-])(?=[\w.-]*\d)[A-Za-z0-9]+(?:[.-][A-Za-z0-9]+)+(?![\w-])")
 
 
 def _escaping(tracker: Tracker) -> bool:
@@ -112,11 +116,19 @@ class ValidateDossierStatusForm(FormValidationAction):
             return {}
         if requested == CODE:
             return {CODE: text}
+        code = find_code(text)
+        if requested == FACTOR and code:
+            # After a wrong second factor the code is kept and the digits asked
+            # again; a citizen who retypes the code instead changes it.
+            return {CODE: code}
         if requested is None and tracker.active_loop_name != FORM:
-            # The request itself may carry the code: "tra cứu hồ sơ 000.00.15.H10-...".
-            code = find_code(text)
+            # The request itself may carry the code: "tra cứu hồ sơ 000.00.15.H10-...",
+            # or something meant as one, which validation answers with the format.
             if code:
                 return {CODE: code}
+            malformed = CODE_LIKE.search(text)
+            if malformed:
+                return {CODE: malformed.group()}
         return {}
 
     async def extract_second_factor(
@@ -124,6 +136,8 @@ class ValidateDossierStatusForm(FormValidationAction):
     ) -> Dict[str, Any]:
         if tracker.get_slot("requested_slot") != FACTOR or _escaping(tracker):
             return {}
+        if find_code(tracker.latest_message.get("text") or ""):
+            return {}  # a new code (extract_dossier_code), not digits
         phone = _shared_phone(tracker)
         if phone:
             return {FACTOR: contract.VERIFIED_PHONE_PREFIX + phone}
@@ -175,8 +189,10 @@ class ValidateDossierStatusForm(FormValidationAction):
                 if until:
                     say_locked(dispatcher, until)
                     return {FACTOR: None, CODE: None, LOCKED: True}
+                # Same reply whether the code exists or not. The code stays, so
+                # the citizen may retype only the digits; each try still counts.
                 dispatcher.utter_message(response="utter_lookup_failed")
-                return {FACTOR: None, CODE: None}
+                return {FACTOR: None}
             await call(repo.clear_failures, keys)
         except Exception:
             logger.exception("dossier store unavailable")

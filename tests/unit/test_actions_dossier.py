@@ -58,7 +58,7 @@ async def test_wrong_digits_get_a_neutral_reply_then_lock(repo, dispatcher, doma
     tracker = form_tracker("0000", "second_factor", dossier_code=SUPPLEMENT)
     for _ in range(2):
         result = await form.validate_second_factor("0000", dispatcher, tracker, domain)
-        assert result == {"second_factor": None, "dossier_code": None}
+        assert result == {"second_factor": None}  # the code stays: retype only the digits
     assert answers(dispatcher).count(response_text("utter_lookup_failed")) == 2
     result = await form.validate_second_factor("0000", dispatcher, tracker, domain)
     assert result["lookup_locked"] is True
@@ -164,3 +164,44 @@ async def test_a_vouched_phone_counts_only_from_telegram(repo, dispatcher, domai
     assert await form.extract_second_factor(dispatcher, tracker, domain) == {
         "second_factor": "phone:+84356789103"
     }
+
+
+async def test_after_a_wrong_factor_the_digits_alone_are_read_as_the_factor(repo, dispatcher, domain):
+    form = lookup.ValidateDossierStatusForm()
+    tracker = form_tracker("4567", "second_factor", dossier_code=SUPPLEMENT)
+    assert await form.extract_dossier_code(dispatcher, tracker, domain) == {}
+    assert await form.extract_second_factor(dispatcher, tracker, domain) == {"second_factor": "4567"}
+
+
+async def test_after_a_wrong_factor_a_retyped_code_replaces_the_code(repo, dispatcher, domain):
+    form = lookup.ValidateDossierStatusForm()
+    other = "000.00.09.H17-261116-0018"
+    tracker = form_tracker(f"mã đúng là {other}", "second_factor", dossier_code=SUPPLEMENT)
+    assert await form.extract_dossier_code(dispatcher, tracker, domain) == {"dossier_code": other}
+    assert await form.extract_second_factor(dispatcher, tracker, domain) == {}
+
+
+async def test_unknown_code_and_wrong_digits_keep_the_same_reply_and_count(repo, dispatcher, domain):
+    form = lookup.ValidateDossierStatusForm()
+    unknown = "000.99.99.H99-261101-9999"
+    replies = []
+    for code, digits in ((SUPPLEMENT, "0000"), (unknown, "4567")):
+        tracker = form_tracker(digits, "second_factor", dossier_code=code)
+        result = await form.validate_second_factor(digits, dispatcher, tracker, domain)
+        assert result == {"second_factor": None}
+        replies.append(rendered(dispatcher.messages[-1]))
+    assert replies[0] == replies[1]
+    tracker = form_tracker("1111", "second_factor", dossier_code=SUPPLEMENT)
+    result = await form.validate_second_factor("1111", dispatcher, tracker, domain)
+    assert result["lookup_locked"] is True  # three failures in this conversation, as before
+
+
+@pytest.mark.parametrize("text", ["kiem tra ho so ABC-123", "tra cứu hồ sơ số HS-2024-15 giúp tôi"])
+async def test_a_malformed_code_in_the_request_gets_the_format_help(repo, dispatcher, domain, text):
+    form = lookup.ValidateDossierStatusForm()
+    tracker = make_tracker(text, "check_dossier_status", slots={"requested_slot": None})
+    extracted = await form.extract_dossier_code(dispatcher, tracker, domain)
+    assert extracted["dossier_code"] in text
+    result = await form.validate_dossier_code(extracted["dossier_code"], dispatcher, tracker, domain)
+    assert result == {"dossier_code": None}
+    assert "chưa đúng định dạng" in answers(dispatcher)
