@@ -237,3 +237,18 @@ def _formed_from(unit: Unit) -> str:
     names = [f"{in_text(units[k])} ({in_text(units[units[k].district])})" for k in olds[:MAX_LISTED]]
     return (f"{_cap(with_province(unit))} là đơn vị cấp xã từ 1/7/2025, hình thành từ "
             f"{', '.join(names)}{' và một số đơn vị khác' if len(olds) > MAX_LISTED else ''}.")
+
+
+def today_label(locality: Optional[str]) -> str:
+    """Today's unit(s) for a locality, as held-out sets write them: the
+    commune and province, " | " between the parts of a divided commune, the
+    province when no commune is named, an old district's own name."""
+    unit = _unit(locality)
+    if unit is None:
+        return ""
+    if unit.level == DISTRICT:
+        return unit.label
+    now = today(unit)
+    if now.communes:
+        return " | ".join(c.label for c in now.communes)
+    return now.province.label if now.province else unit.label

@@ -64,6 +64,8 @@ class Mention:
     typed: bool
     unique: bool
     cued: bool  # right after "ở", "tại", "thuộc": the citizen is saying where
+    first: int = 0  # word indices, to tell an address ("Thác Mơ, Phước Long")
+    last: int = 0  # from names scattered over a sentence
 
 
 @dataclass(frozen=True)
@@ -116,8 +118,10 @@ def _raw_words(text: str) -> List[str]:
 
 def _variants(unit: Unit) -> List[Tuple[Tuple[str, ...], bool, Tuple[str, ...]]]:
     """(folded words, typed, accented words) for each way of writing the unit."""
-    short_raw = tuple(_raw_words(unit.short))
-    short = _phrase(unit.short)
+    # The library's short name of a numbered unit keeps its kind ("Quận 3").
+    bare = unit.short[len(unit.kind):].strip() if unit.short.startswith(unit.kind + " ") else unit.short
+    short_raw = tuple(_raw_words(bare))
+    short = _phrase(bare)
     out = [(_phrase(n), True, tuple(_raw_words(n))) for n in [unit.name, *unit.former_names]]
     kinds = KIND_WORDS.get(unit.kind, ())
     if unit.level == PROVINCE and unit.kind == "Thành phố":
@@ -147,7 +151,7 @@ def index() -> Dict[Tuple[str, ...], Entry]:
     return table
 
 
-def _agrees(said: List[str], raw: Tuple[str, ...]) -> bool:
+def _agrees(said: List[str], raw: Tuple[str, ...], typed: bool) -> bool:
     """Accented words the citizen typed must match the name's accents; words
     typed without accents match any. A one-syllable name after its kind
     ("xã Tư") needs its accents: "xa tu 2 tuan" is "xã từ 2 tuần"."""
@@ -156,12 +160,12 @@ def _agrees(said: List[str], raw: Tuple[str, ...]) -> bool:
     for word, name in zip(said, raw, strict=True):
         if _accented(word) and _accented(name) and _signature(word) != _signature(name):
             return False
-    one_syllable = len(raw) == 2 and not raw[1].isdigit()
+    one_syllable = typed and len(raw) == 2 and not raw[1].isdigit()
     return not (one_syllable and _accented(raw[1]) and not _accented(said[1]))
 
 
 def _filter(entry: Entry, typed_words: List[str]) -> Dict[str, bool]:
-    return {key: typed for key, (typed, raw) in entry.items() if _agrees(typed_words, raw)}
+    return {key: typed for key, (typed, raw) in entry.items() if _agrees(typed_words, raw, typed)}
 
 
 def mentions(text: str) -> List[Mention]:
@@ -176,7 +180,7 @@ def mentions(text: str) -> List[Mention]:
             keys = _filter(entry, said) if entry else None
             if keys:
                 found.append(_mention(keys, spans[i][0], spans[i + size - 1][1],
-                                      i > 0 and words[i - 1] in CUE_WORDS))
+                                      i > 0 and words[i - 1] in CUE_WORDS, (i, i + size - 1)))
                 i += size
                 break
         else:
@@ -184,7 +188,9 @@ def mentions(text: str) -> List[Mention]:
     return found
 
 
-def _mention(keys: Dict[str, bool], start: int, end: int, cued: bool) -> Mention:
+def _mention(
+    keys: Dict[str, bool], start: int, end: int, cued: bool, words: Tuple[int, int]
+) -> Mention:
     typed = any(keys.values())
     if not typed:
         # A bare name that is also a province is the province: "ở Long An"
@@ -194,23 +200,36 @@ def _mention(keys: Dict[str, bool], start: int, end: int, cued: bool) -> Mention
         keys = provinces or keys
     else:
         keys = {k: t for k, t in keys.items() if t}
-    return Mention(start, end, tuple(keys), typed, len(keys) == 1, cued)
+    return Mention(start, end, tuple(keys), typed, len(keys) == 1, cued, *words)
 
 
 _DEPTH = {PROVINCE: 0, DISTRICT: 1, COMMUNE: 2}
 
 
-def _score(unit: Unit, own: Mention, found: List[Mention]) -> Optional[Tuple[int, int, int, int]]:
+def _adjacent(a: Mention, b: Mention) -> bool:
+    """A bare name is confirmed only by a name next to it, as in an address:
+    "lao cai thi di lam thuong tru" does not name xã Lâm Thượng."""
+    gap = b.first - a.last - 1 if b.first > a.last else a.first - b.last - 1
+    return gap <= 1
+
+
+def _score(unit: Unit, own: Mention, found: List[Mention]) -> Optional[Tuple[int, ...]]:
     confirming = set(ancestors(unit))
     # A repeated name ("Long An ... về Long An") does not confirm itself.
-    support = sum(
-        1 for m in found
+    confirmed = [
+        m for m in found
         if m is not own and unit.key not in m.keys and confirming.intersection(m.keys)
+        and (own.typed or _adjacent(own, m))
+    ]
+    # Names of the same era break ties: "xã Phú Hữu, huyện Châu Thành, Hậu
+    # Giang" is the old commune, even though a new xã Phú Hữu exists.
+    same_era = sum(
+        1 for m in confirmed if any(k.startswith(unit.era + ":") for k in m.keys)
     )
     alone_ok = unit.level == PROVINCE or (own.unique and own.cued)
-    if not (own.typed or support or alone_ok):
+    if not (own.typed or confirmed or alone_ok):
         return None
-    return (support, _DEPTH[unit.level], int(own.typed), int(unit.era == NEW))
+    return (len(confirmed), _DEPTH[unit.level], int(own.typed), same_era, int(unit.era == NEW))
 
 
 def resolve(text: str) -> Optional[Resolution]:
