@@ -7,6 +7,10 @@ on every message. The fixes are switched on by ``install()``, which the
 tracker store calls when Rasa creates it, so they run only in a Rasa server
 configured with our tracker store (Rasa's stock configuration stays stock).
 
+Always installed with them: a custom action that cannot reach the action
+server answers the citizen in Vietnamese instead of silence
+(``action_unavailable``).
+
 A replacement is only correct for the Rasa it was read against:
 ``require_rasa`` refuses to start on any other version.
 
@@ -52,6 +56,11 @@ def install() -> FrozenSet[str]:
     """Apply the enabled process-wide replacements once; returns the enabled steps."""
     require_rasa("bot.patches")
     steps = enabled()
+    if "action_unavailable" not in _installed:
+        from bot.patches import action_unavailable
+
+        action_unavailable.install()
+        _installed.add("action_unavailable")
     if "schema" in steps and "schema" not in _installed:
         from bot.patches import action_schema
 

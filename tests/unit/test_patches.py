@@ -126,3 +126,22 @@ def test_a_new_session_and_a_deleted_conversation_are_read_again(tmp_path):
         session.execute(sa.delete(stock.SQLEvent).where(stock.SQLEvent.sender_id == "c"))
         session.commit()
     assert asyncio.run(ours.retrieve("c")) is None
+
+
+def test_an_unreachable_action_server_gives_the_citizen_a_vietnamese_message():
+    from rasa.core.channels.channel import CollectingOutputChannel
+    from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+    from rasa.shared.core.events import BotUttered
+    from rasa.utils.endpoints import EndpointConfig
+
+    from bot.patches import action_unavailable
+    from tests.support.servers import free_port
+
+    patches.install()
+    action = RemoteAction("action_x", EndpointConfig(f"http://127.0.0.1:{free_port()}/webhook"))
+    tracker = DialogueStateTracker("c", DOMAIN.slots)
+    events = asyncio.run(action.run(CollectingOutputChannel(),
+                                    TemplatedNaturalLanguageGenerator({}), tracker, DOMAIN))
+    assert [type(e) for e in events] == [BotUttered]
+    assert events[0].text == action_unavailable.ACTIONS_UNAVAILABLE
+    assert "gửi lại sau ít phút" in events[0].text
