@@ -24,7 +24,7 @@ TRAIN_DATA := data/nlu data/rules
 TRAIN_INPUTS := config.yml $(wildcard domain/*.yml) $(wildcard data/nlu/*.yml) \
 	$(wildcard data/rules/*.yml) $(wildcard bot/nlu/*.py) dichvucong/text.py
 
-.PHONY: help install run shell telegram console train test test-unit fuzz lint validate stories eval crossval lock clean kb-report
+.PHONY: help install run shell telegram console train test test-unit fuzz lint validate stories eval crossval lock clean kb-report bench cluster
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -104,3 +104,9 @@ clean: ## Remove trained models, results and local databases
 
 kb-report: ## Knowledge-base health report -> reports/kb_report.md
 	$(PY) scripts/kb_report.py
+
+bench: $(STAMP) ## Ours vs Rasa's default config: throughput, p50/p95/p99, CPU, RSS -> reports/benchmark.md (BENCH_ARGS="--quick", "--steps", "--target URL")
+	$(PY) scripts/bench.py $(BENCH_ARGS)
+
+cluster: $(MODEL) ## Two Rasa replicas + two action servers behind haproxy, PostgreSQL tracker store, Redis lock store (http://127.0.0.1:8405)
+	@scripts/cluster.sh
