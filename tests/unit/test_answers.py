@@ -2,8 +2,17 @@ import datetime as dt
 
 import pytest
 
-from dichvucong.knowledge.answers import CAUTION, compose, detect_variants, payload
-from dichvucong.knowledge.base import Procedure
+from dichvucong.knowledge.answers import (
+    MESSAGE_LIMIT,
+    SHORT_LINES,
+    TOPIC_HEADINGS,
+    compose,
+    compose_details,
+    detect_variants,
+    payload,
+)
+from dichvucong.knowledge.base import Procedure, default_knowledge_base
+from dichvucong.knowledge.compose_details import pack
 
 TODAY = dt.date(2026, 11, 26)
 
@@ -41,40 +50,71 @@ def procedure():
             },
             "legal_basis": ["Luật Căn cước 2023"],
             "sources": [
-                {"id": "s1", "title": "Công an tỉnh", "url": "https://example.gov.vn/a", "reliability": "A"}
+                {"id": "s1", "title": "Công an tỉnh", "url": "https://example.gov.vn/a", "reliability": "A"},
+                {"id": "s2", "title": "Báo điện tử", "url": "https://example.vn/b", "reliability": "B"},
             ],
             "last_checked": "2026-11-20",
         }
     )
 
 
-def test_answer_cites_source_and_last_checked_date(procedure):
+def test_answer_names_one_official_source_and_the_check_date(procedure):
+    procedure.processing_time[0].sources.append("s2")
     answer = compose(procedure, "processing_time", today=TODAY)
     assert "Không quá 07 ngày làm việc." in answer.text
-    assert "Nguồn: Công an tỉnh – https://example.gov.vn/a" in answer.text
-    assert "kiểm tra lần cuối: 20/11/2026" in answer.text
-    assert CAUTION not in answer.text
+    assert answer.text.endswith(
+        "Nguồn: Công an tỉnh – https://example.gov.vn/a (kiểm tra lần cuối 20/11/2026)."
+    )
+    assert "Báo điện tử" not in answer.text
+    assert "xác nhận" not in answer.text
 
 
-def test_dated_facts_follow_today(procedure):
-    text = compose(procedure, "fee", today=TODAY).text
-    assert "Giảm 50%. (áp dụng đến hết 31/12/2026) (các nguồn chưa thống nhất)" in text
+def test_secondary_sources_are_never_named_as_the_source(procedure):
+    procedure.processing_time[0].sources = ["s2"]
+    procedure.processing_time[0].status = "unverified"
+    text = compose(procedure, "processing_time", today=TODAY).text
+    assert "Báo điện tử" not in text and "example.vn" not in text
+    assert "Nguồn: chưa có văn bản chính thức để đối chiếu" in text
+    assert "Thời hạn này cần xác nhận" in text
+
+
+def test_time_limited_fact_says_until_when_and_what_follows(procedure):
+    procedure.fees[1].valid_from = dt.date(2025, 1, 1)
+    text = compose(procedure, "fee", ["cap_lai"], TODAY).text
+    assert "Giảm 50% (đến hết 31/12/2026). Từ 01/01/2027: Miễn sắp tới." in text
     assert "Giảm cũ." not in text
-    assert "Miễn sắp tới." not in text
-    later = compose(procedure, "fee", today=dt.date(2027, 1, 2)).text
-    assert "Giảm 50%." not in later and "Miễn sắp tới." in later
+    later = compose(procedure, "fee", ["cap_lai"], dt.date(2027, 1, 2)).text
+    assert "Giảm 50%" not in later and "Miễn sắp tới." in later
 
 
-def test_uncertain_fact_asks_to_confirm_with_the_office(procedure):
-    assert CAUTION in compose(procedure, "fee", today=TODAY).text
+def test_uncertainty_is_said_once_in_words(procedure):
+    text = compose(procedure, "fee", ["cap_lai"], TODAY).text
+    assert text.count("cần xác nhận") == 1
+    assert "Mức phí này cần xác nhận với Công an cấp xã." in text
+    assert "chưa xác minh" not in text and "chưa thống nhất" not in text
 
 
-def test_variant_filters_facts_and_titles_the_answer(procedure):
+def test_condition_is_said_with_the_fact(procedure):
+    procedure.fees[0].condition = "nếu bạn có tài khoản định danh điện tử mức 2"
+    text = compose(procedure, "fee", ["cap_lai"], TODAY).text
+    assert "Cấp lại: 70.000 đồng, nếu bạn có tài khoản định danh điện tử mức 2." in text
+
+
+def test_named_variant_filters_facts_and_titles_the_answer(procedure):
     text = compose(procedure, "documents", ["tre_em"], TODAY).text
-    assert text.startswith("Giấy tờ cần chuẩn bị – Thẻ căn cước (Trẻ em)")
+    assert text.startswith("Giấy tờ cần chuẩn bị – Thẻ căn cước: trẻ em")
     assert "Giấy tờ của người đại diện." in text
-    general = compose(procedure, "documents", [], TODAY).text
-    assert "[Trẻ em] Giấy tờ của người đại diện." in general
+
+
+def test_without_a_variant_common_facts_then_one_question(procedure):
+    answer = compose(procedure, "documents", [], TODAY)
+    assert "Giấy tờ chung." in answer.text
+    assert "người đại diện" not in answer.text and "[" not in answer.text
+    assert "Bạn làm thẻ lần đầu" in answer.text
+    assert [b["payload"] for b in answer.buttons] == [
+        '/ask_documents{"procedure":"can_cuoc","variant":"cap_lai"}',
+        '/ask_documents{"procedure":"can_cuoc","variant":"tre_em"}',
+    ]
 
 
 def test_online_steps_are_numbered(procedure):
@@ -83,10 +123,10 @@ def test_online_steps_are_numbered(procedure):
 
 
 def test_follow_up_buttons_offer_the_other_topics(procedure):
-    buttons = compose(procedure, "fee", today=TODAY).buttons
+    buttons = compose(procedure, "fee", ["cap_lai"], today=TODAY).buttons
     payloads = [b["payload"] for b in buttons]
     assert '/ask_documents{"procedure":"can_cuoc"}' in payloads
-    assert not any(p.startswith("/ask_fee") for p in payloads)
+    assert not any(p.startswith("/ask_fee") and "detail" not in p for p in payloads)
 
 
 def test_detect_variants_without_diacritics(procedure):
@@ -104,18 +144,55 @@ def test_step_prefixes_in_the_data_do_not_double_the_numbering(procedure):
     assert "1. Đăng nhập.\n2. Nộp hồ sơ." in text
 
 
-def test_only_a_few_sources_are_listed_officials_first(procedure):
-    from dichvucong.knowledge.base import Source
-
-    for i, grade in enumerate("CCBA"):
-        procedure.sources.append(Source(id=f"x{i}", title=f"Nguồn {grade}{i}", reliability=grade))
-        procedure.processing_time[0].sources.append(f"x{i}")
-    text = compose(procedure, "processing_time", today=TODAY).text
-    listed = [line for line in text.splitlines() if line.startswith("Nguồn:")]
-    assert len(listed) == 3
-    assert listed[0].startswith("Nguồn: Công an tỉnh") or "A3" in listed[0]
-    assert "(và 2 nguồn tham khảo khác)" in text
+def test_the_citizens_office_leads_the_where_answer(procedure):
+    line = "Bạn đến Công an phường Ba Đình, Hà Nội."
+    text = compose(procedure, "where", today=TODAY, office_line=line).text
+    assert text.splitlines()[1] == line
+    assert line not in compose(procedure, "fee", today=TODAY).text
 
 
-def test_overview_cites_the_legal_basis(procedure):
-    assert "Căn cứ pháp lý: Luật Căn cước 2023." in compose(procedure, "overview", today=TODAY).text
+def test_common_case_answered_and_the_other_offered():
+    khai_sinh = default_knowledge_base().get("khai_sinh")
+    answer = compose(khai_sinh, "documents", [], TODAY)
+    assert "nhóm liên thông" in answer.text.splitlines()[0]
+    titles = [b["title"] for b in answer.buttons]
+    assert "Chỉ khai sinh" in titles and "Xem đầy đủ giấy tờ" in titles
+    assert '/life_event{"life_event":"birth"}' in [b["payload"] for b in answer.buttons]
+
+
+def test_details_are_cut_between_thoughts():
+    groups = [["A" * 900], ["B" * 400, "C" * 400], ["D" * 10]]
+    assert pack(groups, limit=1000) == ["A" * 900, "B" * 400 + "\n" + "C" * 400 + "\n" + "D" * 10]
+    long_group = [["x" * 600, "y" * 600, "z" * 600]]
+    assert pack(long_group, limit=1000) == ["x" * 600, "y" * 600, "z" * 600]
+
+
+def _cases():
+    for procedure in default_knowledge_base():
+        for topic in TOPIC_HEADINGS:
+            for variants in [[]] + [[v.id] for v in procedure.variants]:
+                yield procedure, topic, variants
+
+
+@pytest.mark.parametrize("day", [TODAY, dt.date(2026, 12, 2), dt.date(2027, 3, 1)])
+def test_every_answer_fits_every_channel(day):
+    lengths = []
+    for procedure, topic, variants in _cases():
+        answer = compose(procedure, topic, variants, day)
+        where = (procedure.id, topic, variants)
+        assert len(answer.text) <= MESSAGE_LIMIT, where
+        assert answer.text.count("\n") + 1 <= SHORT_LINES + 1, where
+        assert "chưa xác minh" not in answer.text and "[Nhóm" not in answer.text, where
+        assert answer.text.splitlines()[-1].startswith("Nguồn: "), where
+        lengths.append(len(answer.text))
+        details = compose_details(procedure, topic, variants, day)
+        assert details.parts and all(len(p) <= MESSAGE_LIMIT for p in details.parts), where
+    lengths.sort()
+    assert lengths[len(lengths) // 2] <= 700
+
+
+def test_details_list_every_variant_under_its_own_heading():
+    can_cuoc = default_knowledge_base().get("can_cuoc")
+    text = "\n".join(compose_details(can_cuoc, "documents", [], TODAY).parts)
+    assert "Nếu cấp lại thẻ căn cước (mất, hư hỏng):" in text
+    assert "Cấp lại khi thẻ bị mất" in text
