@@ -142,7 +142,10 @@ async def test_without_a_journey_the_event_answers_its_procedure(dispatcher, dom
     assert "Đăng ký tạm trú" in message["answer"]
 
 
-async def test_several_procedures_are_offered_as_buttons(dispatcher, domain):
+async def test_without_a_journey_several_procedures_are_offered_as_buttons(dispatcher, domain, monkeypatch):
+    import actions.life_events as module
+
+    monkeypatch.setattr(module, "compose_journey", lambda journey, today=None: None)
     tracker = make_tracker("bọn em sắp cưới", LIFE_EVENT_INTENT, _event("marriage"))
     await ActionLifeEvent().run(dispatcher, tracker, domain)
     [message] = dispatcher.messages
@@ -197,3 +200,20 @@ async def test_cancel_drops_the_pending_question(dispatcher, domain):
     events = await ActionCancel().run(dispatcher, make_tracker("hủy", "cancel"), domain)
     assert SlotSet("pending_topic", None) in events
     assert dispatcher.messages[0]["response"] == "utter_cancelled"
+
+
+def test_journeys_named_in_the_data_exist(life_events):
+    from dichvucong.knowledge.journeys import JOURNEY_IDS
+
+    assert {e.journey for e in life_events.events.values() if e.journey} <= set(JOURNEY_IDS)
+
+
+async def test_a_journey_is_answered_when_the_composer_has_one(dispatcher, domain, monkeypatch):
+    import actions.life_events as module
+    from dichvucong.knowledge.answers import Answer
+
+    monkeypatch.setattr(module, "compose_journey", lambda journey, today=None: Answer(f"journey {journey}", []))
+    tracker = make_tracker("ông nội em vừa mất", LIFE_EVENT_INTENT, _event("death"))
+    events = await ActionLifeEvent().run(dispatcher, tracker, domain)
+    assert dispatcher.messages[0]["answer"] == "journey death"
+    assert SlotSet("procedure", "khai_tu") in events
