@@ -153,3 +153,41 @@ async def test_negative_rating_is_acknowledged_with_a_way_to_a_person(dispatcher
     tracker = make_tracker("/rate_answer", "rate_answer", [{"entity": "rating", "value": "down"}])
     await ActionRateAnswer().run(dispatcher, tracker, domain)
     assert dispatcher.messages[0]["response"] == "utter_thanks_negative_rating"
+
+
+async def test_a_variant_button_answers_that_variant(dispatcher, domain):
+    tracker = make_tracker(
+        '/ask_fee{"procedure":"can_cuoc","variant":"cap_lai"}', "ask_fee",
+        [procedure_entity("can_cuoc"), {"entity": "variant", "value": "cap_lai"}],
+    )
+    events = await ActionAnswerProcedure().run(dispatcher, tracker, domain)
+    assert SlotSet("variants", ["can_cuoc.cap_lai"]) in events
+    assert dispatcher.messages[0]["answer"].startswith("Lệ phí – Thẻ căn cước: cấp lại")
+
+
+async def test_full_details_come_as_several_short_messages_buttons_last(dispatcher, domain):
+    tracker = make_tracker(
+        '/ask_documents{"procedure":"can_cuoc","detail":"full"}', "ask_documents",
+        [procedure_entity("can_cuoc"), {"entity": "detail", "value": "full"}],
+    )
+    await ActionAnswerProcedure().run(dispatcher, tracker, domain)
+    assert len(dispatcher.messages) >= 2
+    assert all(len(m["answer"]) <= 1500 for m in dispatcher.messages)
+    assert all(not m.get("buttons") for m in dispatcher.messages[:-1])
+    assert dispatcher.messages[-1]["buttons"]
+
+
+async def test_the_citizens_locality_names_their_office_first(dispatcher, domain):
+    tracker = make_tracker(
+        "làm căn cước ở đâu", "ask_where", [procedure_entity("can_cuoc")],
+        slots={"locality": "Phường Ba Đình, Hà Nội"},
+    )
+    await ActionAnswerProcedure().run(dispatcher, tracker, domain)
+    second = dispatcher.messages[0]["answer"].splitlines()[1]
+    assert "Công an phường Ba Đình" in second
+
+
+async def test_without_a_locality_the_general_office_is_given(dispatcher, domain):
+    tracker = make_tracker("làm căn cước ở đâu", "ask_where", [procedure_entity("can_cuoc")])
+    await ActionAnswerProcedure().run(dispatcher, tracker, domain)
+    assert "Công an cấp xã" in dispatcher.messages[0]["answer"]
