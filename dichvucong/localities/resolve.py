@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Dict, List, Optional, Tuple
 
 from dichvucong.localities.units import COMMUNE, DISTRICT, NEW, PROVINCE, UNITS, Unit, ancestors
@@ -89,6 +89,7 @@ def _tokens(text: str) -> Tuple[List[str], List[Tuple[int, int]]]:
     return words, spans
 
 
+@cache
 def _phrase(text: str) -> Tuple[str, ...]:
     return tuple(_tokens(text)[0])
 
@@ -108,8 +109,9 @@ def _signature(word: str) -> Tuple[str, str]:
     return unicodedata.normalize("NFC", "".join(letters)), tone
 
 
+@lru_cache(maxsize=65536)
 def _accented(word: str) -> bool:
-    return word.lower() != "".join(_tokens(word)[0]) and word.isalpha()
+    return word.isalpha() and not word.isascii()
 
 
 def _raw_words(text: str) -> List[str]:
