@@ -29,6 +29,9 @@ CONFIRM_WITH = {
     "thong_bao_luu_tru": "Công an cấp xã",
     "ket_hon": "UBND cấp xã",
     "xac_nhan_hon_nhan": "UBND cấp xã",
+    "ly_lich_tu_phap": "Công an tỉnh",
+    "doi_gplx": "cơ quan cấp giấy phép lái xe",
+    "dang_ky_xe": "cơ quan đăng ký xe",
 }
 CONFIRM_TOPIC = {
     "fee": "Mức phí này cần xác nhận với {office}.",

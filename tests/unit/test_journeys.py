@@ -34,7 +34,7 @@ def test_each_step_is_a_button_into_its_procedure(journey_id):
     journey = default_journeys()[journey_id]
     answer = compose_journey(journey_id, TODAY)
     assert len(answer.buttons) == len(journey.steps)
-    for button, step in zip(answer.buttons, journey.steps):
+    for button, step in zip(answer.buttons, journey.steps, strict=True):
         intent, entities = button["payload"][1:].split("{", 1)
         assert intent in TOPIC_BY_INTENT
         assert f'"procedure":"{step.procedure}"' in entities
