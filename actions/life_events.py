@@ -14,13 +14,15 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.feedback import RATING_BUTTONS
-from dichvucong.knowledge.answers import compose, detect_variants, payload, procedure_buttons
+from dichvucong.knowledge.answers import compose, detect_variants, procedure_buttons
 from dichvucong.knowledge.base import default_knowledge_base
 from dichvucong.knowledge.journeys import compose_journey
 from dichvucong.life_event_routing import ASK
-from dichvucong.life_events import DIED, LOST, LifeEvent, default_life_events
+from dichvucong.life_events import LifeEvent, default_life_events
 from dichvucong.settings import settings
 
+DIED_TEXT = "Người thân tôi vừa qua đời"
+LOST_TEXT = "Tôi bị mất thẻ căn cước"
 ASK_TEXT = "Xin lỗi, bạn cho tôi hỏi lại: ý bạn là người thân vừa qua đời, hay bạn bị mất giấy tờ?"
 
 
@@ -41,9 +43,12 @@ def _event_of(tracker: Tracker) -> Optional[str]:
 
 
 def _ask_died_or_lost(dispatcher: CollectingDispatcher) -> List[EventType]:
+    # Words, not "/life_event{...}" payloads: the inbound guard lets buttons
+    # carry only procedure and rating entities (dichvucong/inbound.py), and
+    # the NLU reads these sentences as the two events.
     buttons = [
-        {"title": "Người thân qua đời", "payload": payload("life_event", life_event=DIED)},
-        {"title": "Mất thẻ căn cước, giấy tờ", "payload": payload("life_event", life_event=LOST)},
+        {"title": "Người thân qua đời", "payload": DIED_TEXT},
+        {"title": "Mất thẻ căn cước, giấy tờ", "payload": LOST_TEXT},
     ]
     dispatcher.utter_message(response="utter_life_event", answer=ASK_TEXT, buttons=buttons)
     return [SlotSet("life_event", None)]

@@ -159,6 +159,8 @@ async def test_an_undecided_mat_asks_with_buttons(dispatcher, domain):
     await ActionLifeEvent().run(dispatcher, tracker, domain)
     [message] = dispatcher.messages
     assert "qua đời" in message["answer"] and len(message["buttons"]) == 2
+    life_events = default_life_events()
+    assert [life_events.match(b["payload"]).best for b in message["buttons"]] == ["death", "lost_card"]
 
 
 async def test_uncovered_answer_is_honest_and_names_where_to_ask(dispatcher, domain):
