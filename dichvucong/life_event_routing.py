@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
 
-from dichvucong.life_events import LifeEvents, Match
+from dichvucong.life_events import LifeEvent, LifeEvents, Match
 
 LIFE_EVENT_INTENT = "life_event"
 UNCOVERED_INTENT = "ask_uncovered"
@@ -117,8 +117,23 @@ def _route_life_event(
     if not match.best:
         return
     first = next(s for s in match.spans if s[2] == match.best)
-    decision.life_event = first
-    event = life_events.get(match.best)
+    _route_event(decision, intent, procedures, match, life_events.get(match.best), unsure)
+    # The entity only when the event is acted on: a named procedure's answer
+    # stays exactly what it was without the life-event data.
+    if decision.intent == LIFE_EVENT_INTENT or decision.add_procedure:
+        decision.life_event = first
+    if decision.add_procedure:
+        decision.add_procedure = (first[0], first[1], decision.add_procedure[2])
+
+
+def _route_event(
+    decision: Decision,
+    intent: str,
+    procedures: Sequence[Span],
+    match: Match,
+    event: LifeEvent,
+    unsure: bool,
+) -> None:
     explicit = [p for p in procedures if not _inside(p, match.spans)]
     if explicit:
         # The citizen named a procedure: it wins, unless the classifier is
@@ -132,6 +147,6 @@ def _route_life_event(
         decision.intent = LIFE_EVENT_INTENT
     elif intent in TOPIC_INTENTS and len(event.procedures) == 1:
         if not procedures:
-            decision.add_procedure = (first[0], first[1], event.procedures[0])
+            decision.add_procedure = (0, 0, event.procedures[0])
     elif intent in TOPIC_INTENTS:
         decision.intent = LIFE_EVENT_INTENT
