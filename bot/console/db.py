@@ -1,5 +1,5 @@
 """Console tables (users, sessions, login attempts, annotations, model versions,
-training jobs, the audit log) in the same database as the dossier store.
+training jobs, the audit log, conversation tags) in the same database as the dossier store.
 
 They share the dossier store's declarative ``Base`` so that one metadata
 describes the whole database that the Alembic migrations build; the schema is
@@ -42,6 +42,8 @@ VERSION_LABELS = {
     "retired": "Đã thay thế",
     "discarded": "Đã bỏ",
 }
+# What a reviewer says should happen after reading a conversation (``bot.console.quality``).
+FOLLOW_UPS = ("update_knowledge", "add_training", "contact_citizen", "none")
 JOB_STATUSES = ("queued", "running", "done", "failed")
 JOB_LABELS = {
     "queued": "Đang chờ",
@@ -202,6 +204,38 @@ class AuditEntry(Base):
     address = Column(String(64), nullable=True)
 
     __table_args__ = (Index("ix_console_audit_at", "at"),)
+
+
+class ConversationTag(Base):
+    """A reviewer's judgement of one whole conversation: theme, answer quality, follow-up.
+
+    Keyed by a SHA-256 digest of the tracker's sender id, so that the tag is found
+    whatever date range a list scans (a conversation's key is the first event the
+    scan sees); ``conversation_key`` is kept to link back to the transcript.
+    The quality levels are configurable (``quality.yml``), hence no CHECK on them.
+    """
+
+    __tablename__ = "console_conversation_tags"
+
+    id = Column(Integer, primary_key=True)
+    sender_digest = Column(String(64), nullable=False, unique=True)
+    conversation_key = Column(Integer, nullable=False)
+    theme = Column(String(100), nullable=False)
+    quality = Column(String(32), nullable=False)
+    follow_up = Column(String(32), nullable=False)
+    # The procedure whose knowledge-base file a follow-up concerns (slot ``procedure``).
+    procedure = Column(String(40), nullable=True)
+    tagged_by = Column(
+        Integer, ForeignKey("console_users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    updated_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+
+    tagger = relationship(ConsoleUser, lazy="joined")
+
+    __table_args__ = (
+        CheckConstraint(f"follow_up IN ({_in(FOLLOW_UPS)})", name="follow_up"),
+    )
 
 
 class Database:
