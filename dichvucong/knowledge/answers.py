@@ -106,6 +106,7 @@ JOURNEY_BUTTONS = {
     "khai_tu": ("death", "Các việc khi có người mất"),
     "ket_hon": ("marriage", "Các bước khi kết hôn"),
     "thuong_tru": ("moving_house", "Các việc khi chuyển nhà"),
+    "can_cuoc.cap_lai": ("lost_card", "Các việc khi mất giấy tờ"),
 }
 
 
@@ -287,9 +288,10 @@ def _buttons(procedure, topic, variants, assumed, question, truncated) -> List[D
             for v in procedure.variants
             if v.id not in variants
         ]
-    if pid in JOURNEY_BUTTONS:
-        journey, title = JOURNEY_BUTTONS[pid]
-        buttons.append({"title": title, "payload": payload("life_event", life_event=journey)})
+    journey = next((JOURNEY_BUTTONS[k] for k in [f"{pid}.{v}" for v in variants] + [pid]
+                    if k in JOURNEY_BUTTONS), None)
+    if journey:
+        buttons.append({"title": journey[1], "payload": payload("life_event", life_event=journey[0])})
     buttons += [
         {"title": title, "payload": payload(INTENT_BY_TOPIC[t], procedure=pid)}
         for t, title in TOPIC_BUTTONS.items()

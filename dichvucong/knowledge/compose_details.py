@@ -94,8 +94,11 @@ def details(
     end = [source_line(picker.official_source(), procedure.last_checked)]
     if picker.uncertain or any(g[0].startswith("Lưu ý:") for g in groups):
         end.insert(0, confirm_sentence(procedure.id, topic))
-    head = [heading(procedure, topic, chosen) + " (đầy đủ)"]
-    parts = pack([head] + groups + [end])
+    title = heading(procedure, topic, chosen)
+    # A later message says what it continues, for a reader who scrolled.
+    again = f"{title} (tiếp)"
+    parts = pack([[f"{title} (đầy đủ)"]] + groups + [end], MESSAGE_LIMIT - len(again) - 1)
+    parts = parts[:1] + [f"{again}\n{part}" for part in parts[1:]]
     buttons = [
         {"title": title, "payload": payload(INTENT_BY_TOPIC[t], procedure=procedure.id)}
         for t, title in TOPIC_BUTTONS.items()
