@@ -39,14 +39,19 @@ def _token() -> str:
 class Cluster:
     def __init__(self, workdir: Path, port: int = 8405, name: str = "assistant_cluster",
                  model: Optional[Path] = None, postgres_url: Optional[str] = None,
-                 interface: str = "127.0.0.1") -> None:
+                 interface: str = "127.0.0.1", ports: Optional[Dict[str, int]] = None,
+                 extra_env: Optional[Dict[str, str]] = None) -> None:
+        """``ports`` replaces the fixed ports (tests pick free ones); ``extra_env``
+        is added to every process's environment."""
         self.workdir = workdir
+        self.extra_env = extra_env or {}
         self.name = name
         self.model = model or ROOT / "models" / "current.tar.gz"
         self.pg = make_url(postgres_url or os.environ.get("CLUSTER_POSTGRES_URL", DEFAULT_PG))
         self.interface = interface
         self.ports = {"lb": port, "rasa1": port + 1, "rasa2": port + 2,
                       "action_lb": port + 50, "actions1": port + 51, "actions2": port + 52}
+        self.ports.update(ports or {})
         self.processes: Dict[str, subprocess.Popen] = {}
         self.secrets = {"RASA_API_TOKEN": os.environ.get("RASA_API_TOKEN") or _token(),
                         "ACTION_SERVER_TOKEN": os.environ.get("ACTION_SERVER_TOKEN") or _token(),
@@ -93,6 +98,7 @@ class Cluster:
             ACTION_LB_PORT=str(self.ports["action_lb"]),
             ACTION1_PORT=str(self.ports["actions1"]), ACTION2_PORT=str(self.ports["actions2"]),
         )
+        env.update(self.extra_env)
         return env
 
     def create_databases(self) -> None:
@@ -104,6 +110,13 @@ class Cluster:
                 if not exists:
                     connection.execute(sa.text(f'CREATE DATABASE "{db}"'))
         admin.dispose()
+        # The tracker tables are made here, once: replicas starting together
+        # would race to create them.
+        from rasa.core.tracker_store import SQLTrackerStore
+
+        engine = sa.create_engine(self.tracker_url)
+        SQLTrackerStore.Base.metadata.create_all(engine)
+        engine.dispose()
 
     def drop_databases(self) -> None:
         admin = sa.create_engine(self.pg, isolation_level="AUTOCOMMIT", future=True)
@@ -158,11 +171,10 @@ class Cluster:
         for name in ("actions1", "actions2"):
             self.wait_ready(name)
         self.spawn("haproxy")
-        # One replica first: it creates the tracker tables, the second finds them.
-        self.spawn("rasa1")
-        self.wait_ready("rasa1")
-        self.spawn("rasa2")
-        self.wait_ready("rasa2")
+        for name in ("rasa1", "rasa2"):
+            self.spawn(name)
+        for name in ("rasa1", "rasa2"):
+            self.wait_ready(name)
         self.ports_up_through_balancer()
         return self
 
