@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field, ValidationError
 from dichvucong.knowledge.answers import INTENT_BY_TOPIC, MESSAGE_LIMIT, Answer, payload
 from dichvucong.knowledge.base import Fact, KnowledgeBase, default_knowledge_base
 from dichvucong.knowledge.compose_facts import date_vi, source_line
-from dichvucong.settings import settings
+from dichvucong.settings import PROJECT_ROOT, settings
 
 JOURNEY_IDS = ("birth", "death", "marriage", "moving_house", "lost_card")
 INDEX_FILE = "_index.yml"
@@ -128,7 +128,9 @@ def load_journeys(directory: Path, kb: KnowledgeBase) -> Dict[str, Journey]:
 
 
 def journeys_dir() -> Path:
-    return settings().procedures_dir.parent / "journeys"
+    """Next to the procedures in use (a province's data set), else the project's."""
+    beside = settings().procedures_dir.parent / "journeys"
+    return beside if (beside / INDEX_FILE).exists() else PROJECT_ROOT / "data" / "journeys"
 
 
 @cache
