@@ -81,7 +81,7 @@ class AtomicRedisLockStore(RedisLockStore):
         try:
             return self._change(conversation_id, change)
         except Exception as e:
-            raise LockError(f"Error while acquiring lock. Error:\n{e}")
+            raise LockError(f"Error while acquiring lock. Error:\n{e}") from e
 
     def update_lock(self, conversation_id: str) -> None:
         def change(lock: Optional[TicketLock]):
