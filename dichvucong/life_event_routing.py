@@ -29,10 +29,13 @@ GENERAL_INTENTS = frozenset({
     "ask_procedure", "inform", "out_of_scope", "bot_challenge", "list_services",
     "greet", "affirm", LIFE_EVENT_INTENT, UNCOVERED_INTENT,
 })
+# General questions that do not name a procedure's question.
+SITUATION_INTENTS = GENERAL_INTENTS - {"ask_procedure", "inform"}
 # Questions about one topic of a procedure.
 TOPIC_INTENTS = frozenset({
     "ask_fee", "ask_processing_time", "ask_where", "ask_online_steps",
 })
+ASK_INTENTS = TOPIC_INTENTS | {"ask_procedure", "ask_documents"}
 # Below this the classifier is unsure (the FallbackClassifier's threshold in
 # config.yml): the situation or the procedure named then decides.
 UNSURE = 0.55
@@ -93,8 +96,14 @@ def decide(
     kept = [p for i, p in enumerate(procedures) if i not in decision.drop_procedures]
     unsure = confidence < UNSURE
     _route_life_event(decision, intent, kept, life_events.match(text), life_events, unsure)
-    if unsure and not decision.intent and _terse(text) and len({p[2] for p in kept}) == 1:
-        decision.intent = "ask_procedure"
+    if decision.intent or decision.add_procedure or len({p[2] for p in kept}) != 1:
+        return decision
+    # One procedure named and the classifier either unsure of a terse question
+    # ("Độ tuổi đổi thẻ Căn cước?") or expecting a situation the data does not
+    # confirm: answer about that procedure rather than ask.
+    if intent == LIFE_EVENT_INTENT or (unsure and _terse(text)):
+        decision.intent = intent if intent in ASK_INTENTS else "ask_procedure"
+        decision.demote = False
     return decision
 
 
@@ -136,16 +145,18 @@ def _route_event(
 ) -> None:
     explicit = [p for p in procedures if not _inside(p, match.spans)]
     if explicit:
-        # The citizen named a procedure: it wins, unless the classifier is
-        # unsure and the procedure is one the situation leads to anyway.
-        if (unsure or intent == LIFE_EVENT_INTENT) and {p[2] for p in explicit} <= set(event.procedures):
+        # The citizen named a procedure: it wins, unless the classifier reads
+        # a situation (or is unsure and reads no question about a procedure)
+        # and the procedure is one the situation leads to anyway.
+        situation = intent == LIFE_EVENT_INTENT or (unsure and intent in SITUATION_INTENTS)
+        if situation and {p[2] for p in explicit} <= set(event.procedures):
             decision.intent = LIFE_EVENT_INTENT
         else:
             decision.demote = intent == LIFE_EVENT_INTENT
         return
     if intent in GENERAL_INTENTS or intent == "ask_documents":
         decision.intent = LIFE_EVENT_INTENT
-    elif intent in TOPIC_INTENTS and len(event.procedures) == 1:
+    elif intent in TOPIC_INTENTS and len(event.procedures) == 1 and not unsure:
         if not procedures:
             decision.add_procedure = (0, 0, event.procedures[0])
     elif intent in TOPIC_INTENTS:

@@ -111,9 +111,23 @@ def test_a_named_procedure_wins_when_the_classifier_is_sure(life_events):
 
 
 def test_unsure_classifier_defers_to_the_situation(life_events):
+    text = "tôi bị mất căn cước thì phải làm sao"
+    decision = decide("out_of_scope", [(11, 19, "can_cuoc")], text, life_events, 0.3)
+    assert decision.intent == LIFE_EVENT_INTENT and decision.life_event[2] == "lost_card"
+
+
+def test_a_terse_question_naming_one_procedure_is_answered_not_clarified(life_events):
     text = "Thông báo lưu trú khi có khách đến nhà?"
     decision = decide("ask_processing_time", [(0, 17, "thong_bao_luu_tru")], text, life_events, 0.3)
-    assert decision.intent == LIFE_EVENT_INTENT
+    assert decision.intent == "ask_processing_time"
+    decision = decide("inform", [(16, 24, "can_cuoc")], "Độ tuổi đổi thẻ Căn cước?", life_events, 0.4)
+    assert decision.intent == "ask_procedure"
+
+
+def test_a_situation_the_data_does_not_know_with_a_named_procedure_answers_it(life_events):
+    text = "bằng lái xe của tôi sắp hết hạn thì phải làm sao"
+    decision = decide(LIFE_EVENT_INTENT, [(0, 11, "doi_gplx")], text, life_events, 0.64)
+    assert decision.intent == "ask_procedure"
 
 
 def test_an_uncovered_procedure_drops_the_procedure_it_contains(life_events):
