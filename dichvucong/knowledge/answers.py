@@ -75,7 +75,7 @@ FULL = "full"
 
 # Phone-screen target of a first answer, and the hard cap of any message:
 # under Zalo's 2,000 and Telegram's 4,096 characters, so no channel splits it.
-SHORT_CHARS = 600
+SHORT_CHARS = 650
 SHORT_LINES = 8
 # A fee answer says today's fee and who is exempt, so two facts even when
 # they take a little more than one screen.
@@ -238,6 +238,22 @@ def _labelled(short: _Short, label: str, facts: list, siblings: list) -> None:
         return
 
 
+def _lead_first(facts: list) -> list:
+    """Verified facts first, alternating those for everyone (the 60-day
+    deadline) with those of the case answered (the 03 working days), so a
+    screen that holds only a few facts holds one of each. Among the latter
+    the most specific (fewest variants) lead."""
+    facts = sorted(facts, key=lambda f: len(f.variants))
+    rank: dict = {}
+
+    def key(fact):
+        group = (fact.uncertain, bool(fact.variants))
+        rank[group] = rank.get(group, -1) + 1
+        return (fact.uncertain, rank[group], bool(fact.variants))
+
+    return sorted(facts, key=key)
+
+
 def _short_body(short: _Short, procedure: Procedure, topic: str, office: str | None) -> None:
     picker = short.picker
     common = not picker.variants and bool(procedure.variants)
@@ -263,9 +279,8 @@ def _short_body(short: _Short, procedure: Procedure, topic: str, office: str | N
         short.facts(picker.select(online.steps, common), fmt="{n}. {}", siblings=online.steps)
         return
     facts = _facts_of(procedure, topic)
-    # A screen has room for a few facts: the verified ones lead.
-    chosen = sorted(picker.select(facts, common), key=lambda f: f.uncertain)
-    short.facts(chosen, siblings=facts, minimum=MIN_FACTS.get(topic, 1))
+    short.facts(_lead_first(picker.select(facts, common)), siblings=facts,
+                minimum=MIN_FACTS.get(topic, 1))
 
 
 def _buttons(procedure, topic, variants, assumed, question, truncated) -> List[Dict[str, str]]:
