@@ -7,6 +7,13 @@ the unit's canonical full name as value ("Phường Thác Mơ, Thị xã Phướ
 Tỉnh Bình Phước"), which the actions resolve again: old names stay old, so the
 answer can say that they no longer exist. When a message fits several units
 equally, nothing is extracted and the actions ask.
+
+A question about the reorganisation never names a procedure: "tôi ở phường
+Thác Mơ, … thì làm căn cước ở đâu" asks where to apply, in that unit. The
+classifier, which sees few addresses in the procedure questions, may still
+call it ``ask_locality_change``; when a procedure was found, the best-ranked
+procedure question takes its place, with the classifier's confidence that
+this is a question at all.
 """
 from __future__ import annotations
 
@@ -17,13 +24,31 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
-from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from dichvucong.localities.resolve import index, resolve
 
 ENTITY = "locality"
+CHANGE_INTENT = "ask_locality_change"
+PROCEDURE_INTENTS = (
+    "ask_where", "ask_procedure", "ask_documents", "ask_fee",
+    "ask_processing_time", "ask_online_steps",
+)
+
+
+def procedure_question(intent: Dict[str, Any], ranking: List[Dict[str, Any]],
+                       entities: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    """The intent to use instead of ``ask_locality_change`` when the message
+    names a procedure, or None to keep the classifier's choice."""
+    if (intent or {}).get("name") != CHANGE_INTENT:
+        return None
+    if not any(e.get("entity") == "procedure" for e in entities):
+        return None
+    best = next((r for r in ranking if r.get("name") in PROCEDURE_INTENTS), None)
+    name = best["name"] if best else "ask_where"
+    return {"name": name, "confidence": intent.get("confidence", 0.0)}
 
 
 def extract_locality(text: str) -> List[Dict[str, Any]]:
@@ -61,6 +86,21 @@ class LocalityEntityExtractor(GraphComponent, EntityExtractorMixin):
     ) -> LocalityEntityExtractor:
         return cls(config)
 
+    @staticmethod
+    def _prefer_procedure_question(message: Message, entities: List[Dict[str, Any]]) -> None:
+        ranking = message.get(INTENT_RANKING_KEY) or []
+        replacement = procedure_question(message.get(INTENT), ranking, entities)
+        if replacement is None:
+            return
+        # The two intents swap confidences, so the ranking stays a ranking.
+        was = next((r["confidence"] for r in ranking if r.get("name") == replacement["name"]), 0.0)
+        rest = [
+            {**r, "confidence": was} if r.get("name") == CHANGE_INTENT else r
+            for r in ranking if r.get("name") != replacement["name"]
+        ]
+        message.set(INTENT, replacement, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [replacement, *rest], add_to_output=True)
+
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
 
@@ -70,5 +110,7 @@ class LocalityEntityExtractor(GraphComponent, EntityExtractorMixin):
             if not text:
                 continue
             found = self.add_extractor_name(extract_locality(text))
-            message.set(ENTITIES, message.get(ENTITIES, []) + found, add_to_output=True)
+            entities = message.get(ENTITIES, []) + found
+            message.set(ENTITIES, entities, add_to_output=True)
+            self._prefer_procedure_question(message, entities)
         return messages

@@ -187,3 +187,14 @@ async def test_action_gives_the_office_for_the_procedure_under_discussion(dispat
     await ActionAnswerLocality().run(dispatcher, tracker, domain)
     [message] = dispatcher.messages
     assert "Công an phường Tân Định" in message["answer"]
+
+
+def test_a_question_naming_a_procedure_is_not_about_the_reorganisation():
+    from bot.nlu.locality_extractor import procedure_question
+
+    intent = {"name": "ask_locality_change", "confidence": 0.8}
+    ranking = [intent, {"name": "ask_where", "confidence": 0.15}]
+    procedure = [{"entity": "procedure", "value": "can_cuoc"}]
+    assert procedure_question(intent, ranking, procedure) == {"name": "ask_where", "confidence": 0.8}
+    assert procedure_question(intent, ranking, []) is None
+    assert procedure_question({"name": "ask_fee", "confidence": 0.9}, ranking, procedure) is None
