@@ -1,7 +1,8 @@
 """The console's audit log (table ``console_audit``): who did what, on what, when, from where.
 
 Recorded: logins (success and failure), a conversation viewed, an export of
-reviewed examples, a model promoted or rolled back. Trainers read it on
+reviewed examples, a model promoted or rolled back, a conversation tagged or its
+tag changed, an export of conversations (CSV/XLSX). Trainers read it on
 ``/audit``. Recording never stops the action it records: a failure is logged.
 """
 
@@ -25,6 +26,9 @@ EXPORT = "export"
 PROMOTE = "promote"
 ROLLBACK = "rollback"
 RETENTION = "retention"
+TAG_CONVERSATION = "tag_conversation"
+RETAG_CONVERSATION = "retag_conversation"
+EXPORT_CONVERSATIONS = "export_conversations"
 ACTION_LABELS = {
     LOGIN: "Đăng nhập",
     LOGIN_FAILED: "Đăng nhập thất bại",
@@ -33,6 +37,9 @@ ACTION_LABELS = {
     PROMOTE: "Đưa mô hình vào dùng",
     ROLLBACK: "Quay lại mô hình",
     RETENTION: "Xóa dữ liệu quá hạn",
+    TAG_CONVERSATION: "Đánh giá hội thoại",
+    RETAG_CONVERSATION: "Sửa đánh giá hội thoại",
+    EXPORT_CONVERSATIONS: "Xuất hội thoại (CSV/XLSX)",
 }
 PAGE = 200
 

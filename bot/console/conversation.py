@@ -11,6 +11,7 @@ the conversations a page shows.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
@@ -104,6 +105,10 @@ class Conversation:
     sender: str  # masked
     messages: List[Message]
     procedures: Set[str]
+    # SHA-256 of the raw sender id: how tags find a conversation (never shown).
+    sender_digest: str = ""
+    procedure_slot: Optional[str] = None  # the last value of the slot ``procedure``
+    handed_off_at: Optional[dt.datetime] = None  # the first ``action_handoff``
 
     @property
     def user_messages(self) -> List[Message]:
@@ -145,6 +150,27 @@ class Conversation:
         return any(m.rating == "up" for m in self.user_messages)
 
     @property
+    def last_question(self) -> Message | None:
+        """The citizen's last message that is not a rating (what the ending is judged on)."""
+        for message in reversed(self.user_messages):
+            if message.intent != RATING_INTENT:
+                return message
+        return None
+
+    @property
+    def ended_in_fallback(self) -> bool:
+        """The assistant had to ask again (or gave up) on the last question, and the
+        citizen wrote nothing after: they left after a fallback or a clarification."""
+        last = self.last_question
+        return bool(last and last.fallback)
+
+    @property
+    def resolved_alone(self) -> bool:
+        """No person asked for or handed to, no fallback at the end, no 👎."""
+        return not (self.handoff or self.handed_off_at or self.ended_in_fallback
+                    or self.rated_down)
+
+    @property
     def preview(self) -> str:
         for message in self.user_messages:
             if not message.payload:
@@ -166,6 +192,8 @@ class _State:
     asked_digits: bool = False  # the last bot message asked for the lookup digits
     last_user: Message | None = None  # the last citizen message (no system events)
     last_buttons: Dict[str, str] = field(default_factory=dict)  # payload → title
+    procedure_slot: str | None = None
+    handed_off_at: dt.datetime | None = None
 
     def last_rated(self) -> Message | None:
         """The citizen's question whose answer a rating is about."""
@@ -181,6 +209,7 @@ def _on_slot(state: _State, row: Row) -> None:
         state.requested = value
     elif row.action == "procedure" and isinstance(value, str) and value:
         state.procedures.add(value)
+        state.procedure_slot = value
 
 
 def _on_session(state: _State, row: Row) -> None:
@@ -188,6 +217,8 @@ def _on_session(state: _State, row: Row) -> None:
 
 
 def _on_action(state: _State, row: Row) -> None:
+    if row.action in HANDOFF_ACTIONS and state.handed_off_at is None:
+        state.handed_off_at = clock.local(row.ts)
     if state.last_user is None:
         return
     if row.action in FALLBACK_ACTIONS:
@@ -306,7 +337,15 @@ def build(rows: Sequence[Row], low_confidence: float) -> Conversation:
             handler(state, row)
     key = rows[0].id if rows else 0
     sender = safe_text(rows[0].sender) if rows else ""
-    return Conversation(key, sender, state.messages, state.procedures)
+    return Conversation(
+        key, sender, state.messages, state.procedures,
+        sender_digest=sender_digest(rows[0].sender) if rows else "",
+        procedure_slot=state.procedure_slot, handed_off_at=state.handed_off_at,
+    )
+
+
+def sender_digest(sender: str) -> str:
+    return hashlib.sha256(sender.encode("utf-8")).hexdigest()
 
 
 # --- serialisers for the JSON API ---------------------------------------------------

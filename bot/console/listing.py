@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Set, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Set, Tuple
 
 from bot.console import clock
 from bot.console.conversation import Conversation, build
@@ -26,6 +26,27 @@ class Filters:
     low_confidence: bool = False
     handoff: bool = False
     negative: bool = False
+    # Quality review (bot.console.quality): tagged "yes"/"no", theme, level, follow-up.
+    tagged: str | None = None
+    theme: str | None = None
+    quality: str | None = None
+    follow_up: str | None = None
+
+    @property
+    def by_tag(self) -> bool:
+        return bool(self.tagged or self.theme or self.quality or self.follow_up)
+
+    def tag_matches(self, tag: Any) -> bool:
+        """``tag``: the conversation's ConversationTag, or None when untagged."""
+        if self.tagged == "no":
+            return tag is None
+        if not self.by_tag:
+            return True
+        if tag is None:
+            return False
+        wanted = ((self.theme, tag.theme), (self.quality, tag.quality),
+                  (self.follow_up, tag.follow_up))
+        return all(have == value for value, have in wanted if value)
 
     def matches(self, conversation: Conversation) -> bool:
         if not conversation.user_messages:
@@ -69,7 +90,15 @@ def filters_from(query: Dict[str, str], default_days: int = 30, today: dt.date |
         low_confidence=_flag(query.get("low_confidence")),
         handoff=_flag(query.get("handoff")),
         negative=_flag(query.get("negative")),
+        tagged=(query.get("tagged") or "") if query.get("tagged") in ("yes", "no") else None,
+        theme=_text(query.get("theme")),
+        quality=_text(query.get("quality")),
+        follow_up=_text(query.get("follow_up")),
     )
+
+
+def _text(value: str | None) -> str | None:
+    return " ".join((value or "").split()) or None
 
 
 def all_messages(
@@ -81,15 +110,20 @@ def all_messages(
 
 
 def conversations(
-    reader: TrackerReader, filters: Filters, low_confidence: float
+    reader: TrackerReader, filters: Filters, low_confidence: float,
+    tags: Mapping[str, Any] | None = None,
 ) -> Tuple[List[Conversation], List[str]]:
-    """Matching conversations, most recent first, and every channel seen in the range."""
+    """Matching conversations, most recent first, and every channel seen in the range.
+
+    ``tags``: the conversation tags by sender digest, needed by the tag filters."""
     found: List[Conversation] = []
     channels: Set[str] = set()
+    tags = tags or {}
     for conversation in all_messages(reader, filters.start, filters.end, low_confidence):
         if conversation.channel:
             channels.add(conversation.channel)
-        if filters.matches(conversation):
+        if filters.matches(conversation) and filters.tag_matches(
+                tags.get(conversation.sender_digest)):
             found.append(conversation)
     found.sort(key=lambda c: c.last or clock.EARLIEST, reverse=True)
     return found, sorted(channels)

@@ -57,6 +57,8 @@ class Settings:
     rasa_url: str = _SHARED.rasa_api.url
     rasa_token: str = _SHARED.rasa_api.token
     auto_migrate: bool = True
+    # Quality scale, themes and on-time targets (bot/console/quality.yml).
+    quality_file: Path = Path(__file__).resolve().parent / "quality.yml"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -91,6 +93,7 @@ class Settings:
             rasa_url=(env.get("RASA_URL") or _SHARED.rasa_api.url).rstrip("/"),
             rasa_token=token,
             auto_migrate=env_bool(env, "CONSOLE_AUTO_MIGRATE", True),
+            quality_file=env_path(env, "CONSOLE_QUALITY_FILE", defaults.quality_file),
         )
 
     def with_(self, **changes) -> Settings:

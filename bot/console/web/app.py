@@ -27,6 +27,7 @@ from bot.console.web.views import (
     intents,
     operations,
     overview,
+    quality,
     review,
     training,
 )
@@ -35,7 +36,8 @@ __all__ = ["CONSOLE_DIR", "create_app", "run"]
 
 logger = logging.getLogger(__name__)
 
-VIEWS = (auth, overview, conversations, review, intents, training, operations)
+# quality before conversations: /conversations/export must win over /conversations/{key}.
+VIEWS = (auth, overview, quality, conversations, review, intents, training, operations)
 
 
 async def _not_found(request: web.Request) -> web.Response:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.console import audit, listing, nludata, review
+from bot.console import audit, listing, nludata, quality, review
 from bot.console import conversation as conv
 from bot.console.tracker_reader import TrackerUnavailable
 from bot.console.web.keys import AUTH, DB, READER, SETTINGS
@@ -24,10 +24,12 @@ PAGE_SIZE = 50
 async def conversations_view(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     filters = listing.filters_from(dict(request.query))
+    cfg = quality.config(settings.quality_file)
+    tags = await blocking(quality.tags_by_digest, request.app[DB])
     error = None
     try:
         found, channels = await blocking(
-            listing.conversations, request.app[READER], filters, settings.low_confidence
+            listing.conversations, request.app[READER], filters, settings.low_confidence, tags
         )
     except TrackerUnavailable as unavailable:
         found, channels, error = [], [], str(unavailable)
@@ -39,13 +41,19 @@ async def conversations_view(request: web.Request) -> web.Response:
             {
                 **page.as_dict(),
                 "channels": channels,
-                "conversations": [conv.summary_dict(c) for c in page.items],
+                "conversations": [
+                    {**conv.summary_dict(c),
+                     "tag": quality.tag_dict(tags.get(c.sender_digest), cfg)}
+                    for c in page.items
+                ],
             }
         )
     return render(
         request, "conversations.html", conversations=page.items, total=page.total,
         page=page.number, pages=page.pages, filters=filters, channels=channels, error=error,
-        base_query=page.base_query, title="Hội thoại",
+        base_query=page.base_query, title="Hội thoại", tags=tags, quality=cfg,
+        themes=sorted(set(cfg.themes) | {t.theme for t in tags.values()}),
+        FOLLOW_UP_LABELS=quality.FOLLOW_UP_LABELS,
     )
 
 
@@ -64,10 +72,13 @@ async def conversation_view(request: web.Request) -> web.Response:
     annotations = review.annotations_for(
         request.app[DB], [m.event_id for m in conversation.messages if m.kind == "user"]
     )
+    cfg = quality.config(settings.quality_file)
+    tag = await blocking(quality.tag_for, request.app[DB], conversation.sender_digest)
     if is_api(request):
         return web.json_response(
             {
                 **conv.summary_dict(conversation),
+                "tag": quality.tag_dict(tag, cfg),
                 "messages": [
                     {
                         **conv.message_dict(m),
@@ -81,6 +92,7 @@ async def conversation_view(request: web.Request) -> web.Response:
     return render(
         request, "conversation.html", conversation=conversation, annotations=annotations,
         intents=nludata.reviewable_intents(settings), title="Hội thoại",
+        tag=quality.tag_dict(tag, cfg), quality=cfg, FOLLOW_UP_LABELS=quality.FOLLOW_UP_LABELS,
     )
 
 
