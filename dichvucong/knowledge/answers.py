@@ -262,7 +262,8 @@ def _short_body(short: _Short, procedure: Procedure, topic: str, office: str | N
         for label, facts in (("Thời hạn", procedure.processing_time), ("Lệ phí", procedure.fees)):
             _labelled(short, label, picker.select(facts, common), facts)
         if office:
-            short.add(f"• Nơi nộp: {office}")
+            # Already a sentence ("Ở phường …, bạn đến …").
+            short.add(f"• {office}")
         else:
             _labelled(short, "Nơi nộp", picker.select(procedure.agency, common), procedure.agency)
         return

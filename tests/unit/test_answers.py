@@ -232,3 +232,9 @@ def test_the_fourteen_first_questions_meet_the_issue_targets():
         assert answer.text.startswith(TOPIC_HEADINGS[topic]), question
         sizes.append(len(answer.text))
     assert statistics.median(sizes) <= 700 and max(sizes) <= MESSAGE_LIMIT
+
+
+def test_the_citizens_office_replaces_the_general_one_in_the_overview(procedure):
+    line = "Ở phường Ba Đình, thành phố Hà Nội hiện nay, bạn đến Công an phường Ba Đình."
+    text = compose(procedure, "overview", today=TODAY, office_line=line).text
+    assert f"• {line}" in text and "Nơi nộp: Công an cấp xã" not in text
