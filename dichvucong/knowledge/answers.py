@@ -260,12 +260,13 @@ def _short_body(short: _Short, procedure: Procedure, topic: str, office: str | N
     if topic == "overview":
         short.add(procedure.summary, force=True)
         for label, facts in (("Thời hạn", procedure.processing_time), ("Lệ phí", procedure.fees)):
-            _labelled(short, label, picker.select(facts, common), facts)
+            _labelled(short, label, _lead_first(picker.select(facts, common)), facts)
         if office:
             # Already a sentence ("Ở phường …, bạn đến …").
             short.add(f"• {office}")
         else:
-            _labelled(short, "Nơi nộp", picker.select(procedure.agency, common), procedure.agency)
+            agency = _lead_first(picker.select(procedure.agency, common))
+            _labelled(short, "Nơi nộp", agency, procedure.agency)
         return
     if topic == "where" and office:
         short.add(office, force=True)
