@@ -7,12 +7,14 @@ from typing import Dict
 
 from aiohttp import web
 from markupsafe import Markup
+from sqlalchemy.exc import SQLAlchemyError
 
-from bot.console import analytics, charts, clock, listing
+from bot.console import analytics, charts, clock, dossier_figures, listing, quality
 from bot.console.tracker_reader import TrackerUnavailable
-from bot.console.web.keys import READER, SETTINGS
+from bot.console.web.keys import DB, READER, SETTINGS
 from bot.console.web.responses import blocking, is_api, json_error, render
 from bot.console.web.templating import procedure_labels
+from dichvucong.settings import settings as assistant_settings
 
 DEFAULT_DAYS = 30
 
@@ -43,6 +45,10 @@ def _graphs(figures: analytics.Analytics) -> Dict[str, Markup]:
             "Thủ tục được hỏi nhiều nhất",
             css="bar alt",
         ),
+        "handoffs_per_day": charts.bar_chart(
+            [(d.strftime("%d/%m"), figures.handoffs_per_day.get(d, 0)) for d in days],
+            "Số hội thoại chuyển cho cán bộ mỗi ngày",
+        ),
         "ratings": charts.hbar_chart(
             [("👍 Hữu ích", figures.ratings_up), ("👎 Chưa đúng", figures.ratings_down)],
             "Đánh giá câu trả lời",
@@ -68,14 +74,31 @@ async def overview(request: web.Request) -> web.Response:
         )
     except TrackerUnavailable as unavailable:
         figures, error = analytics.Analytics(start, end), str(unavailable)
+    dossiers, dossier_error = await _dossiers(request, start, end)
     if is_api(request):
         if error:
             return json_error(503, error)
-        return web.json_response(figures.as_dict())
+        return web.json_response({
+            **figures.as_dict(),
+            "dossiers": dossiers.as_dict() if dossiers else {"error": dossier_error},
+        })
     return render(
         request, "overview.html", figures=figures, graphs=_graphs(figures), start=start,
-        end=end, error=error, title="Tổng quan",
+        end=end, error=error, title="Tổng quan", dossiers=dossiers,
+        dossier_error=dossier_error,
     )
+
+
+async def _dossiers(request: web.Request, start: dt.date, end: dt.date):
+    """The dossier store's figures, or None and why not (the overview still shows the rest)."""
+    cfg = quality.config(request.app[SETTINGS].quality_file)
+    try:
+        return await blocking(
+            dossier_figures.compute, request.app[DB], start, end, cfg, clock.today(),
+            assistant_settings().dossiers.stalled_after_days,
+        ), None
+    except SQLAlchemyError as failure:
+        return None, f"Không đọc được kho hồ sơ: {type(failure).__name__}."
 
 
 routes = [
