@@ -130,7 +130,8 @@ def run_side_by_side(args: argparse.Namespace, stacks: Dict[str, Stack]) -> Dict
 
 def run_steps(args: argparse.Namespace, model: Path, workroot: Path) -> List[Dict]:
     """Ours with the hot-path fixes switched on one after the other."""
-    from bot.hotpath import STEPS
+    sys.path.insert(0, str(ROOT))
+    from bot.patches import STEPS
 
     convs = conversations()
     rows = []

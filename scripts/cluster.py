@@ -93,10 +93,11 @@ class Cluster:
             REDIS_DB=os.environ.get("REDIS_DB", "1"),
             REDIS_KEY_PREFIX="".join(c for c in self.name if c.isalnum()),
             DATABASE_URL=self.dossier_url, RASA_URL=self.url,
-            CLUSTER_INTERFACE=self.interface, RASA_LB_PORT=str(self.ports["lb"]),
-            RASA1_PORT=str(self.ports["rasa1"]), RASA2_PORT=str(self.ports["rasa2"]),
-            ACTION_LB_PORT=str(self.ports["action_lb"]),
-            ACTION1_PORT=str(self.ports["actions1"]), ACTION2_PORT=str(self.ports["actions2"]),
+            RASA_LB_BIND=f"{self.interface}:{self.ports['lb']}",
+            ACTION_LB_BIND=f"127.0.0.1:{self.ports['action_lb']}",
+            **{f"{variable}_ADDR": f"127.0.0.1:{self.ports[name]}" for variable, name in
+               (("RASA1", "rasa1"), ("RASA2", "rasa2"), ("ACTION1", "actions1"),
+                ("ACTION2", "actions2"))},
         )
         env.update(self.extra_env)
         return env
@@ -205,7 +206,24 @@ class Cluster:
                 process.kill()
 
 
+def create_tracker_tables() -> None:
+    """The tracker store's tables, from the TRACKER_* variables (containers' migrate step)."""
+    from rasa.core.tracker_store import SQLTrackerStore
+
+    env = os.environ
+    url = sa.engine.URL.create(
+        "postgresql+psycopg2", username=env.get("TRACKER_USER"),
+        password=env.get("TRACKER_PASSWORD") or None, host=env.get("TRACKER_HOST"),
+        port=int(env.get("TRACKER_PORT", "5432")), database=env["TRACKER_DB"])
+    engine = sa.create_engine(url)
+    SQLTrackerStore.Base.metadata.create_all(engine)
+    engine.dispose()
+
+
 def main() -> int:
+    if sys.argv[1:] == ["create-tables"]:
+        create_tracker_tables()
+        return 0
     port = int(os.environ.get("CLUSTER_PORT", "8405"))
     cluster = Cluster(ROOT / "logs" / "cluster", port=port,
                       name=os.environ.get("CLUSTER_NAME", "assistant_cluster"),

@@ -1,0 +1,2 @@
+-- The tracker store's database next to the dossier database (compose only).
+CREATE DATABASE tracker;
