@@ -92,13 +92,12 @@ def today(unit: Unit) -> Today:
 def _notice(unit: Unit, communes: List[Unit], province: Optional[Unit]) -> str:
     units = UNITS().by_key
     parts = []
-    if unit.district:
-        parts.append(f"{_cap(in_text(units[unit.district]))} không còn cấp huyện từ 1/7/2025")
+    district = units[unit.district] if unit.district else unit if unit.level == DISTRICT else None
+    if district:
+        parts.append(f"{_cap(in_text(district))} không còn cấp huyện từ 1/7/2025")
     old_province = units[unit.province]
     if province and old_province.short != province.short:
         parts.append(f"{in_text(old_province)} nay thuộc {in_text(province)}")
-    if unit.level == DISTRICT:
-        parts = [f"{_cap(in_text(unit))} không còn cấp huyện từ 1/7/2025"] + parts[1:]
     if unit.level == COMMUNE and len(communes) == 1:
         parts.append(f"{in_text(unit)} nay thuộc {with_province(communes[0])}")
     if unit.level == COMMUNE and len(communes) > 1:
@@ -131,12 +130,13 @@ def _unit(locality: Optional[str]) -> Optional[Unit]:
 
 def _office(template_id: str, commune: Optional[Unit], province: Optional[Unit]) -> Optional[str]:
     template = offices()["offices"][template_id]
-    if "{commune}" in template and commune is None:
-        return None
     if "{province}" in template and province is None:
         return None
+    # Without a commune (only a province or an old district was named) the
+    # line still names the kind of office, "Công an xã, phường nơi bạn ở".
     return template.format(
-        commune=in_text(commune) if commune else "", province=in_text(province) if province else ""
+        commune=in_text(commune) if commune else "xã, phường nơi bạn ở",
+        province=in_text(province) if province else "",
     )
 
 
@@ -157,11 +157,9 @@ def office_line(procedure_id: str, locality: Optional[str]) -> Optional[str]:
     commune = now.communes[0] if now.communes else None
     places = [_office(entry[k], commune, now.province) for k in ("office", "also") if entry.get(k)]
     places = [p for p in places if p]
-    if not places:
-        where = in_text(now.province) if now.province else "nơi bạn ở"
-        return _cap(f"{now.notice} Bạn đến cơ quan cấp xã nơi bạn ở, {where}.".strip())
     here = with_province(commune) if commune else in_text(now.province) if now.province else ""
-    line = f"Ở {here} hiện nay, bạn đến {'; hoặc '.join(places)}."
+    line = f"Ở {here} hiện nay, bạn đến {'; hoặc '.join(places)}." if here else \
+        _cap(f"bạn đến {'; hoặc '.join(places)}.")
     return f"{now.notice} {line}".strip()
 
 
