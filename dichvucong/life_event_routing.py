@@ -16,10 +16,12 @@ what situation they are in; the decision combines the two:
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
 
 from dichvucong.life_events import LifeEvent, LifeEvents, Match
+from dichvucong.text import canonical
 
 LIFE_EVENT_INTENT = "life_event"
 UNCOVERED_INTENT = "ask_uncovered"
@@ -52,6 +54,16 @@ PROTECTED_INTENTS = frozenset({
 })
 
 Span = Tuple[int, int, str]
+LOOKUP_INTENT = "check_dossier_status"
+# "kiem tra ho so ABC-123": a lookup with something meant as a code, which the
+# classifier cannot tell from chat about an unknown word. The lookup form then
+# answers the malformed code with the format help (actions/dossier_lookup.py).
+_LOOKUP_WORDS = re.compile(r"\b(tra cuu|kiem tra|xem|tinh trang|tra) (giup |lai )?(ho so|hs)\b")
+_CODE_LIKE = re.compile(r"(?<![\w.-])(?=[\w.-]*\d)[A-Za-z0-9]+(?:[.-][A-Za-z0-9]+)+(?![\w-])")
+
+
+def looks_like_lookup(text: str) -> bool:
+    return bool(_LOOKUP_WORDS.search(canonical(text)) and _CODE_LIKE.search(text))
 
 
 @dataclass
@@ -84,6 +96,9 @@ def decide(
     decision = Decision()
     if intent in PROTECTED_INTENTS:
         return decision
+    if not procedures and looks_like_lookup(text):
+        decision.intent = LOOKUP_INTENT
+        return decision
     if intent in OTHER_INTENTS and confidence >= CONFIDENT_OTHER:
         return decision
     uncovered = life_events.match_uncovered(text)
@@ -102,7 +117,7 @@ def decide(
     # ("Độ tuổi đổi thẻ Căn cước?") or expecting a situation the data does not
     # confirm: answer about that procedure rather than ask.
     if intent == LIFE_EVENT_INTENT or (unsure and _terse(text)):
-        decision.intent = intent if intent in ASK_INTENTS else "ask_procedure"
+        decision.intent = intent if intent in ASK_INTENTS | {"inform"} else "ask_procedure"
         decision.demote = False
     return decision
 

@@ -120,8 +120,10 @@ def test_a_terse_question_naming_one_procedure_is_answered_not_clarified(life_ev
     text = "Thông báo lưu trú khi có khách đến nhà?"
     decision = decide("ask_processing_time", [(0, 17, "thong_bao_luu_tru")], text, life_events, 0.3)
     assert decision.intent == "ask_processing_time"
-    decision = decide("inform", [(16, 24, "can_cuoc")], "Độ tuổi đổi thẻ Căn cước?", life_events, 0.4)
+    decision = decide("deny", [(16, 24, "can_cuoc")], "Độ tuổi đổi thẻ Căn cước?", life_events, 0.4)
     assert decision.intent == "ask_procedure"
+    decision = decide("inform", [(0, 11, "khai_tu")], "khai tu cho ong noi", life_events, 0.4)
+    assert decision.intent == "inform"
 
 
 def test_a_situation_the_data_does_not_know_with_a_named_procedure_answers_it(life_events):
@@ -233,3 +235,12 @@ async def test_a_journey_is_answered_when_the_composer_has_one(dispatcher, domai
     events = await ActionLifeEvent().run(dispatcher, tracker, domain)
     assert dispatcher.messages[0]["answer"] == "journey death"
     assert SlotSet("procedure", "khai_tu") in events
+
+
+@pytest.mark.parametrize("text", ["kiem tra ho so ABC-123", "tra cứu hồ sơ số HS-2024-15 giúp tôi"])
+def test_a_lookup_with_a_malformed_code_is_a_lookup(life_events, text):
+    assert decide("out_of_scope", [], text, life_events, 0.66).intent == "check_dossier_status"
+
+
+def test_a_code_like_word_without_a_lookup_is_not_one(life_events):
+    assert decide("out_of_scope", [], "xe máy SH-150 giá bao nhiêu", life_events, 0.9).intent is None
