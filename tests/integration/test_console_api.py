@@ -611,7 +611,7 @@ async def test_analytics_figures_and_server_side_charts(client):
     assert dict(figures["top_intents"])["ask_fee"] == 1
     assert "out_of_scope" not in dict(figures["top_intents"])  # the lookup digits
     html = await (await client.get(f"/?from={start}&to={today}")).text()
-    assert html.count("<svg") == 5
+    assert html.count("<svg") == 6  # five charts, and handoffs per day
     assert "Số hội thoại mỗi ngày" in html and "Thủ tục được hỏi nhiều nhất" in html
     assert re.search(r'<script src="/static/console.js"', html)
     assert "<script>" not in html
