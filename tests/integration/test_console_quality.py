@@ -209,3 +209,49 @@ async def test_export_is_masked_in_both_formats_and_audited(client, settings):
     exported = [t for u, a, t in log if a == audit.EXPORT_CONVERSATIONS and u == TRAINER]
     assert len(exported) == 2
     assert exported[0].startswith("csv: 1 hội thoại") and exported[1].startswith("xlsx:")
+
+
+# --- the table, on SQLite and PostgreSQL -------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'fresh.db'}"
+    return request.getfixturevalue("postgres_server").create_database()
+
+
+def test_migration_0006_matches_the_model_and_downgrades(empty_url):
+    import sqlalchemy as sa
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from bot.console.db import ConversationTag
+    from dichvucong.dossiers.models import Base
+    from dichvucong.dossiers.store import downgrade, make_engine, migrate
+
+    table = ConversationTag.__tablename__
+    migrate(empty_url, "0005")
+    engine = make_engine(empty_url)
+    try:
+        assert table not in sa.inspect(engine).get_table_names()
+        migrate(empty_url)
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, Base.metadata) == []
+        checks = {c["name"] for c in sa.inspect(engine).get_check_constraints(table)}
+        assert checks == {"ck_console_conversation_tags_follow_up"}
+        insert = sa.text(
+            f"INSERT INTO {table} (sender_digest, conversation_key, theme, quality, follow_up,"
+            " created_at, updated_at) VALUES (:d, 1, 'Lệ phí', 'tot', :f,"
+            " '2026-12-01 00:00:00', '2026-12-01 00:00:00')")
+        with engine.begin() as connection:
+            connection.execute(insert, {"d": "a" * 64, "f": "none"})
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as connection:
+            connection.execute(insert, {"d": "b" * 64, "f": "call_police"})
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as connection:
+            connection.execute(insert, {"d": "a" * 64, "f": "none"})  # one tag per conversation
+        downgrade(empty_url, "0005")
+        assert table not in sa.inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
