@@ -14,10 +14,14 @@ classifier, which sees few addresses in the procedure questions, may still
 call it ``ask_locality_change``; when a procedure was found, the best-ranked
 procedure question takes its place, with the classifier's confidence that
 this is a question at all.
+
+A place name is not a procedure: the procedure extractor tolerates typos, so
+"Cao Bằng, làm thường trú" also yields "bằng lái"; procedure entities that
+begin inside a locality span are dropped.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -28,7 +32,7 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from dichvucong.localities.resolve import index, resolve
+from dichvucong.localities.resolve import Resolution, index, resolve
 
 ENTITY = "locality"
 CHANGE_INTENT = "ask_locality_change"
@@ -51,8 +55,19 @@ def procedure_question(intent: Dict[str, Any], ranking: List[Dict[str, Any]],
     return {"name": name, "confidence": intent.get("confidence", 0.0)}
 
 
-def extract_locality(text: str) -> List[Dict[str, Any]]:
-    found = resolve(text)
+def without_places(
+    entities: List[Dict[str, Any]], names: Tuple[Tuple[int, int], ...]
+) -> List[Dict[str, Any]]:
+    """Drop the procedure entities that begin inside a place name."""
+    return [
+        e for e in entities
+        if e.get("entity") != "procedure"
+        or not any(start <= e.get("start", -1) < end for start, end in names)
+    ]
+
+
+def extract_locality(text: str, found: Optional[Resolution] = None) -> List[Dict[str, Any]]:
+    found = found or resolve(text)
     if found is None or found.unit is None:
         return []
     return [{
@@ -109,8 +124,10 @@ class LocalityEntityExtractor(GraphComponent, EntityExtractorMixin):
             text: Optional[str] = message.get(TEXT)
             if not text:
                 continue
-            found = self.add_extractor_name(extract_locality(text))
-            entities = message.get(ENTITIES, []) + found
+            resolution = resolve(text)
+            found = self.add_extractor_name(extract_locality(text, resolution))
+            names = resolution.parts if resolution else ()
+            entities = without_places(message.get(ENTITIES, []), names) + found
             message.set(ENTITIES, entities, add_to_output=True)
             self._prefer_procedure_question(message, entities)
         return messages

@@ -78,6 +78,7 @@ class Resolution:
     start: int
     end: int
     text: str
+    parts: Tuple[Tuple[int, int], ...] = ()  # the spans of the names used
 
 
 def _tokens(text: str) -> Tuple[List[str], List[Tuple[int, int]]]:
@@ -253,7 +254,8 @@ def resolve(text: str) -> Optional[Resolution]:
     used = [m for m in found if any(k in m.keys or k in _confirmed_by(keys, m) for k in keys)]
     start, end = min(m.start for m in used), max(m.end for m in used)
     unit = units[keys[0]] if len(keys) == 1 else None
-    return Resolution(unit, keys, start, end, text[start:end])
+    parts = tuple((m.start, m.end) for m in used)
+    return Resolution(unit, keys, start, end, text[start:end], parts)
 
 
 def _confirmed_by(keys: Tuple[str, ...], mention: Mention) -> Tuple[str, ...]:

@@ -198,3 +198,18 @@ def test_a_question_naming_a_procedure_is_not_about_the_reorganisation():
     assert procedure_question(intent, ranking, procedure) == {"name": "ask_where", "confidence": 0.8}
     assert procedure_question(intent, ranking, []) is None
     assert procedure_question({"name": "ask_fee", "confidence": 0.9}, ranking, procedure) is None
+
+
+def test_a_place_name_is_not_a_procedure():
+    from bot.nlu.locality_extractor import without_places
+
+    text = "mình ở Xã Đàm Thủy, Huyện Trùng Khánh, Cao Bằng, làm thường trú chỗ nào"
+    start = text.index("Bằng, làm")
+    entities = [
+        {"entity": "procedure", "value": "doi_gplx", "start": start, "end": start + 9},
+        {"entity": "procedure", "value": "thuong_tru", "start": text.index("thường"), "end": 0},
+    ]
+    assert [e["value"] for e in without_places(entities, resolve(text).parts)] == ["thuong_tru"]
+    between = "phường Tân Định làm căn cước, quận 1"
+    kept = [{"entity": "procedure", "value": "can_cuoc", "start": between.index("căn"), "end": 0}]
+    assert without_places(kept, resolve(between).parts) == kept
