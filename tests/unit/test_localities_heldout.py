@@ -9,6 +9,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 from dichvucong.localities.answers import today_label
@@ -17,6 +18,16 @@ from dichvucong.localities.resolve import resolve
 HELDOUT = Path(__file__).resolve().parent.parent / "nlu" / "heldout_localities.yml"
 MIN_RESOLUTION = 0.95
 _ANNOTATION = re.compile(r"\[([^\]]+)\](\{[^}]*\})")
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """The library's online geocoder must never be reached."""
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"network call attempted: {args!r}")
+
+    monkeypatch.setattr("socket.socket.connect", refuse)
+    monkeypatch.setattr("socket.create_connection", refuse)
 
 
 def examples():
