@@ -204,3 +204,43 @@ async def test_dossiers_resolved_on_time_per_office_procedure_and_month(client):
     assert 'id="kpi-on-time">75,0 %' in page
     assert OFFICE_B in page and "chưa đạt" in page and overdue in page
     assert "Nguyễn Văn An" not in page
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_dossier_figures_on_both_databases(backend, request, tmp_path):
+    from bot.console import dossier_figures, quality
+    from bot.console.db import Database
+    from dichvucong.dossiers.store import migrate
+
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'dossiers.db'}"
+    else:
+        url = request.getfixturevalue("postgres_server").create_database()
+    migrate(url)
+    codes = _dossiers(url)
+    cfg = quality.QualityConfig(levels=(("tot", "Tốt"),), themes=(),
+                                office_targets={OFFICE_B: 0.995})
+    db = Database(url)
+    try:
+        figures = dossier_figures.compute(db, dt.date(2026, 11, 1), dt.date(2026, 11, 30), cfg,
+                                          today=dt.date(2026, 11, 26), stalled_days=3)
+    finally:
+        db.dispose()
+    assert (figures.total.resolved, figures.total.share) == (4, pytest.approx(0.75))
+    # Sorted worst first: the office that misses its target leads.
+    assert [(g.key, g.meets_target) for g in figures.offices] == [
+        (OFFICE_A, False), (OFFICE_B, True)]
+    assert [d["code"] for d in figures.overdue] == [codes["overdue"]]
+    assert figures.overdue[0]["days_late"] == 2
+    # Open (results waiting to be handed over included, as the store's reminders
+    # count them) and unchanged for three days or more before 26/11, oldest first.
+    assert [d["code"] for d in figures.stalled] == [
+        codes["october"], codes["early"], codes["overdue"]]
+    # The same lists as the dossier store's own reminders.
+    repo = DossierRepository.from_url(url, pepper="test-pepper")
+    try:
+        today = dt.date(2026, 11, 26)
+        assert [d["code"] for d in figures.stalled] == [d.code for d in repo.stalled(today, 3)]
+        assert [d["code"] for d in figures.overdue] == [d.code for d in repo.overdue(today)]
+    finally:
+        repo.dispose()
