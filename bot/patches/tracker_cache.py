@@ -41,6 +41,9 @@ class Entry:
     # Rows since the last session start: Rasa's own measure of what is stored.
     count: int
     events: List[Event] = field(default_factory=list)
+    # Read from the database by this turn's retrieval: the save that ends the
+    # turn (under the conversation's lock) needs no query to know what is stored.
+    checked: bool = True
 
 
 def _session_tail(rows: List[Any], events: List[Event]) -> Tuple[int, List[Any], List[Event]]:
@@ -72,7 +75,7 @@ class TrackerCache:
     def events(self, store: Any, session: Any, sender_id: str) -> List[Event]:
         """The stored events of the conversation's current session."""
         entry = self.entries.get(sender_id)
-        if entry is not None:
+        if entry is not None and entry.count:
             rows = self._rows_after(store, session, sender_id, entry)
             if rows and rows[0].id == entry.first_id:
                 new = rows[1:]
@@ -83,6 +86,7 @@ class TrackerCache:
                     entry.events.extend(events)
                     entry.count += len(new)
                     entry.last_id = new[-1].id if new else entry.last_id
+                entry.checked = True
                 self._put(sender_id, entry)
                 return list(entry.events)
             self.forget(sender_id)
@@ -90,6 +94,8 @@ class TrackerCache:
         events = _events_from(rows)
         if rows:
             self._put(sender_id, Entry(rows[0].id, rows[-1].id, len(rows), events))
+        else:  # a new conversation: its first save starts the memory
+            self._put(sender_id, Entry(0, 0, 0, []))
         return list(events)
 
     @staticmethod
@@ -108,6 +114,9 @@ class TrackerCache:
         entry = self.entries.get(sender_id)
         if entry is None:
             return None
+        if entry.checked:
+            entry.checked = False
+            return entry.count
         table = store.SQLEvent
         last = session.query(sa.func.max(table.id)).filter(table.sender_id == sender_id).scalar()
         if last != entry.last_id:
@@ -121,8 +130,11 @@ class TrackerCache:
         if entry is None or not rows:
             return
         index, tail, tail_events = _session_tail(rows, events)
+        if not entry.count and index < 0:
+            self._put(sender_id, Entry(rows[0].id, rows[-1].id, len(rows), list(events), False))
+            return
         if index >= 0:
-            self._put(sender_id, Entry(tail[0].id, tail[-1].id, len(tail), tail_events))
+            self._put(sender_id, Entry(tail[0].id, tail[-1].id, len(tail), tail_events, False))
             return
         entry.events.extend(events)
         entry.count += len(rows)

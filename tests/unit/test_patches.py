@@ -145,3 +145,21 @@ def test_an_unreachable_action_server_gives_the_citizen_a_vietnamese_message():
     assert [type(e) for e in events] == [BotUttered]
     assert events[0].text == action_unavailable.ACTIONS_UNAVAILABLE
     assert "gửi lại sau ít phút" in events[0].text
+
+
+def test_a_new_conversation_is_remembered_from_its_first_save(tmp_path):
+    db = str(tmp_path / "t.db")
+    ours = RedactingSQLTrackerStore(DOMAIN, dialect="sqlite", db=db)
+    stock = SQLTrackerStore(DOMAIN, dialect="sqlite", db=db)
+    for round_ in range(3):
+        tracker = asyncio.run(ours.retrieve("n")) or DialogueStateTracker("n", DOMAIN.slots)
+        if round_ == 0:
+            tracker.update(ActionExecuted("action_session_start"))
+            tracker.update(SessionStarted())
+        turn(tracker, f"câu {round_}")
+        asyncio.run(ours.save(tracker))
+        assert ours.cache.entries["n"].count > 0
+    assert dumps(asyncio.run(ours.retrieve("n"))) == dumps(asyncio.run(stock.retrieve("n")))
+    with stock.session_scope() as session:
+        rows = session.query(stock.SQLEvent).filter(stock.SQLEvent.sender_id == "n").count()
+    assert rows == 2 + 3 * 2  # every event once
