@@ -105,6 +105,28 @@ def _epochs_note(found) -> str:
             "per message, far shorter training)")
 
 
+NOTES = """## What bounds the figures
+
+* **The machine.** Two cores shared with other jobs (the load averages above),
+  and the load generator runs on the same two cores as both stacks. A
+  saturation ratio is only as good as the share of CPU each stack got in its
+  phase; CPU ms per message (Rasa process + its action server, from /proc) is
+  the steadier comparison.
+* **What a message costs after the fixes** (cProfile of our Rasa server under
+  closed-loop load): the NLU pipeline (DIET's forward pass) and the policies,
+  the tracker store's commit (SQLite syncs the file on every turn; PostgreSQL
+  in the cluster does not hold the event loop as long), and the HTTP round
+  trip to the action server. The action-result schema check, once about half
+  of our CPU per message, is gone (see the steps table).
+* **Ready time** is bounded by Rasa's model loading: DIET's `load` runs one
+  training step to build its weights (TensorFlow graph tracing), about 20 s
+  on a loaded machine; nothing in our code is on that path.
+* **The default configuration's model** is trained with fewer epochs when the
+  bench trains it (full Rasa defaults take about 40 minutes here); the work per
+  message does not depend on the number of epochs.
+"""
+
+
 def report(args, rows, found, ready, steps, load_before, load_after) -> str:
     rss = {name: max(r["rss"] for r in rows[name]) for name in rows}
     train = {name: found[name]["train_seconds"] for name in found}
@@ -143,6 +165,7 @@ def report(args, rows, found, ready, steps, load_before, load_after) -> str:
         "",
         *_steps(steps),
         "",
+        NOTES,
     ]
     return "\n".join(lines)
 
