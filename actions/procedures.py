@@ -19,7 +19,7 @@ from dichvucong.knowledge.answers import (
     procedure_buttons,
 )
 from dichvucong.knowledge.base import Procedure, default_knowledge_base
-from dichvucong.localities import office_line
+from dichvucong.localities import office_line, split_buttons
 from dichvucong.settings import settings
 
 # Topics whose answer names the office, so the citizen's own office leads.
@@ -57,9 +57,12 @@ def _variants(tracker: Tracker, procedure: Procedure) -> List[str]:
     return [v[len(prefix):] for v in tracker.get_slot("variants") or [] if v.startswith(prefix)]
 
 
-def _office(tracker: Tracker, procedure: Procedure, topic: str) -> str | None:
+def _office(tracker: Tracker, procedure: Procedure, topic: str) -> tuple:
+    """The office line for the citizen's locality, and the buttons to pick
+    today's commune when the old one was divided (the line then asks)."""
     locality = tracker.get_slot("locality") if topic in OFFICE_TOPICS else None
-    return office_line(procedure.id, locality) if locality else None
+    line = office_line(procedure.id, locality) if locality else None
+    return line, (split_buttons(locality) if line else [])
 
 
 def send_answer(dispatcher: CollectingDispatcher, answer: Answer, response: str) -> None:
@@ -121,8 +124,9 @@ class ActionAnswerProcedure(Action):
         if _entity(tracker, "detail") == FULL:
             answer = compose_details(procedure, topic, variants, today)
         else:
-            office = _office(tracker, procedure, topic)
+            office, choices = _office(tracker, procedure, topic)
             answer = compose(procedure, topic, variants, today, office_line=office)
+            answer.buttons = choices + answer.buttons
         send_answer(dispatcher, answer, "utter_procedure_answer")
         return [
             SlotSet("procedure", procedure.id),

@@ -191,3 +191,14 @@ async def test_without_a_locality_the_general_office_is_given(dispatcher, domain
     tracker = make_tracker("làm căn cước ở đâu", "ask_where", [procedure_entity("can_cuoc")])
     await ActionAnswerProcedure().run(dispatcher, tracker, domain)
     assert "Công an cấp xã" in dispatcher.messages[0]["answer"]
+
+
+async def test_a_divided_old_ward_gets_a_button_per_new_ward(dispatcher, domain):
+    tracker = make_tracker(
+        "làm căn cước ở đâu", "ask_where", [procedure_entity("can_cuoc")],
+        slots={"locality": "Phường Đa Kao, Quận 1, Thành phố Hồ Chí Minh"},
+    )
+    await ActionAnswerProcedure().run(dispatcher, tracker, domain)
+    titles = [b["title"] for b in dispatcher.messages[-1]["buttons"]]
+    assert any("Tân Định" in t for t in titles) and any("Sài Gòn" in t for t in titles)
+    assert "Bạn cho biết mình thuộc phường, xã mới nào" in dispatcher.messages[0]["answer"]
