@@ -148,6 +148,19 @@ async def test_the_tag_form_works_as_a_page(client):
     assert "Sửa đánh giá" in page
 
 
+async def test_only_the_tagging_roles_may_tag(client, monkeypatch):
+    """Today every role tags; a role outside TAGGING_ROLES (the coming operator) may not."""
+    from bot.console import quality
+
+    monkeypatch.setattr(quality, "TAGGING_ROLES", frozenset({"trainer"}))
+    csrf = await login(client, REVIEWER)
+    key = await _key(client, "chào bạn")
+    response = await _post(client, key, csrf, theme="Lệ phí", quality="tot", follow_up="none")
+    assert response.status == 403
+    assert "người duyệt và người huấn luyện" in (await response.json())["error"]
+    assert not any(c["tag"] for c in await _listing(client))
+
+
 async def test_tagging_and_export_need_a_login(client):
     assert (await client.post("/api/conversations/1/tag", json={})).status == 401
     assert (await client.get("/api/conversations/export?format=csv")).status == 401
