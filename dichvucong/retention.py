@@ -13,7 +13,9 @@ PostgreSQL alike):
   event in the table is the request; everything of that conversation up to the
   citizen's next message is deleted, whatever its age;
 - the dossier subscriptions of the conversations erased (table ``subscriptions``
-  of the dossier store; their notices go with them by ``ON DELETE CASCADE``).
+  of the dossier store; their notices go with them by ``ON DELETE CASCADE``),
+  and the reviewers' tags on them (``console_conversation_tags``, same
+  database): a judgement of a conversation must not outlive it.
 
 A dry run counts what would be deleted and deletes nothing.
 """
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import os
 import time
 from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence
@@ -39,6 +42,14 @@ DEFAULT_LOOKUP_DAYS = 30
 _BATCH = 500
 
 subscriptions = sa.table("subscriptions", sa.column("id", sa.Integer), sa.column("recipient_id", sa.String))
+conversation_tags = sa.table(
+    "console_conversation_tags", sa.column("id", sa.Integer), sa.column("sender_digest", sa.String)
+)
+
+
+def sender_digest(sender: str) -> str:
+    """How the console keys a conversation's tag (no sender id in clear there)."""
+    return hashlib.sha256(sender.encode("utf-8")).hexdigest()
 
 
 class RetentionError(RuntimeError):
@@ -73,6 +84,7 @@ class RetentionReport:
     erase_requests: int = 0  # conversations whose citizen asked for erasure
     events: int = 0  # events deleted (or that would be)
     subscriptions: int = 0  # subscriptions deleted (or that would be)
+    tags: int = 0  # reviewers' tags on the erased conversations
     senders: List[str] = dataclasses.field(default_factory=list)
 
     def as_dict(self) -> Dict[str, object]:
@@ -86,7 +98,8 @@ class RetentionReport:
             f"{verb} {self.expired} hội thoại quá hạn lưu ({self.days} ngày; {self.lookup_days} "
             f"ngày với hội thoại có tra cứu hồ sơ: {self.expired_lookup}), "
             f"{self.erase_requests} hội thoại người dân yêu cầu xóa, "
-            f"{self.events} sự kiện và {self.subscriptions} đăng ký theo dõi hồ sơ."
+            f"{self.events} sự kiện, {self.subscriptions} đăng ký theo dõi hồ sơ và "
+            f"{self.tags} nhận xét của cán bộ về các hội thoại đó."
         )
 
 
@@ -150,19 +163,32 @@ def _erase_events(
     return total
 
 
-def erase_subscriptions(engine: Engine, senders: Sequence[str], dry_run: bool = False) -> int:
-    """Delete (or count) the dossier subscriptions whose recipient is one of ``senders``."""
-    total = 0
+def _erase_rows(engine: Engine, column: sa.Column, values: Sequence[str], dry_run: bool) -> int:
+    """Delete (or count) the rows of ``column``'s table whose value is one of ``values``."""
+    table, total = column.table, 0
     with engine.begin() as connection:
-        for chunk in _chunks(list(senders)):
-            condition = subscriptions.c.recipient_id.in_(chunk)
+        if not sa.inspect(connection).has_table(table.name):
+            return 0  # a store migrated before the table existed holds none
+        for chunk in _chunks(list(values)):
+            condition = column.in_(chunk)
             if dry_run:
                 total += connection.execute(
-                    sa.select(sa.func.count()).select_from(subscriptions).where(condition)
+                    sa.select(sa.func.count()).select_from(table).where(condition)
                 ).scalar_one()
             else:
-                total += connection.execute(sa.delete(subscriptions).where(condition)).rowcount
+                total += connection.execute(sa.delete(table).where(condition)).rowcount
     return total
+
+
+def erase_subscriptions(engine: Engine, senders: Sequence[str], dry_run: bool = False) -> int:
+    """Delete (or count) the dossier subscriptions whose recipient is one of ``senders``."""
+    return _erase_rows(engine, subscriptions.c.recipient_id, senders, dry_run)
+
+
+def erase_tags(engine: Engine, senders: Sequence[str], dry_run: bool = False) -> int:
+    """Delete (or count) the reviewers' tags on the conversations of ``senders``."""
+    digests = [sender_digest(sender) for sender in senders]
+    return _erase_rows(engine, conversation_tags.c.sender_digest, digests, dry_run)
 
 
 def run(
@@ -193,6 +219,7 @@ def run(
     if dossiers is not None and report.senders:
         try:
             report.subscriptions = erase_subscriptions(dossiers, report.senders, dry_run)
+            report.tags = erase_tags(dossiers, report.senders, dry_run)
         except sa.exc.SQLAlchemyError as error:
             raise RetentionError(
                 f"Đã xử lý kho hội thoại nhưng không xóa được đăng ký theo dõi: {type(error).__name__}."

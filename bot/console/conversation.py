@@ -11,7 +11,6 @@ the conversations a page shows.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
@@ -20,6 +19,7 @@ from bot.console import clock
 from bot.console.tracker_reader import FALLBACK_ACTIONS, HANDOFF_ACTIONS, Row
 from dichvucong import contract
 from dichvucong.privacy import MASK, redact
+from dichvucong.retention import sender_digest as retention_digest
 from dichvucong.text import fold
 
 FALLBACK_INTENT = "nlu_fallback"
@@ -344,8 +344,8 @@ def build(rows: Sequence[Row], low_confidence: float) -> Conversation:
     )
 
 
-def sender_digest(sender: str) -> str:
-    return hashlib.sha256(sender.encode("utf-8")).hexdigest()
+# One definition, shared with the retention run that deletes tags with their conversation.
+sender_digest = retention_digest
 
 
 # --- serialisers for the JSON API ---------------------------------------------------

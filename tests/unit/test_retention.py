@@ -205,3 +205,23 @@ def test_cli_refuses_bad_input(tmp_path):
     assert not (tmp_path / "none.db").exists()
     both = _cli("--tracker-db", "a.db", "--tracker-url", "sqlite://")
     assert both.returncode == 2 and "Lỗi cú pháp lệnh" in both.stderr
+
+
+def test_reviewers_tags_go_with_their_conversations(stores):
+    from bot.console.db import ConversationTag
+
+    tracker, repo, _ = stores
+    fill(tracker)
+    with repo.engine.begin() as connection:
+        for key, sender in enumerate(("webchat:old", "webchat:recent"), start=1):
+            connection.execute(ConversationTag.__table__.insert().values(
+                sender_digest=retention.sender_digest(sender), conversation_key=key,
+                theme="Căn cước", quality="good", follow_up="none",
+                created_at=dt.datetime.now(UTC), updated_at=dt.datetime.now(UTC)))
+    dry = retention.run(tracker, repo.engine, retention.RetentionSettings(), dry_run=True, now=NOW)
+    assert dry.tags == 1
+    report = retention.run(tracker, repo.engine, retention.RetentionSettings(), now=NOW)
+    assert report.tags == 1 and "1 nhận xét của cán bộ" in report.summary()
+    with repo.engine.connect() as connection:
+        left = connection.execute(sa.select(ConversationTag.__table__.c.sender_digest)).scalars()
+        assert list(left) == [retention.sender_digest("webchat:recent")]
