@@ -1,6 +1,7 @@
 """Actions that answer procedure questions from the knowledge base."""
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
@@ -21,6 +22,7 @@ from dichvucong.knowledge.answers import (
 from dichvucong.knowledge.base import Procedure, default_knowledge_base
 from dichvucong.localities import office_line, split_buttons
 from dichvucong.settings import settings
+from dichvucong.text import fold
 
 # Topics whose answer names the office, so the citizen's own office leads.
 OFFICE_TOPICS = ("where", "overview")
@@ -63,6 +65,35 @@ def _office(tracker: Tracker, procedure: Procedure, topic: str) -> tuple:
     locality = tracker.get_slot("locality") if topic in OFFICE_TOPICS else None
     line = office_line(procedure.id, locality) if locality else None
     return line, (split_buttons(locality) if line else [])
+
+
+# "thường trú hay tạm trú" asks for one of them; "thường trú và tạm trú" for both.
+_ONE_OF = re.compile(r"\b(hay|hoac|hay la)\b")
+MAX_TOGETHER = 3
+
+
+def asks_for_one(text: str) -> bool:
+    return bool(_ONE_OF.search(fold(text)))
+
+
+def answer_each(
+    dispatcher: CollectingDispatcher, tracker: Tracker, procedure_ids: List[str], topic: str
+) -> List[EventType]:
+    """One short answer per procedure named, in the order typed; the buttons
+    (and the rating) only under the last, so the chat stays readable."""
+    kb, today = default_knowledge_base(), settings().today()
+    for index, procedure_id in enumerate(procedure_ids):
+        procedure = kb.get(procedure_id)
+        office, choices = _office(tracker, procedure, topic)
+        answer = compose(procedure, topic, (), today, office_line=office)
+        if index < len(procedure_ids) - 1:
+            for part in answer.parts:
+                dispatcher.utter_message(response="utter_procedure_answer", answer=part)
+        else:
+            answer.buttons = choices + answer.buttons
+            send_answer(dispatcher, answer, "utter_procedure_answer")
+    # A follow-up ("cần giấy tờ gì") then asks which of them.
+    return [SlotSet("procedure", None), SlotSet("variants", []), SlotSet("pending_topic", None)]
 
 
 def send_answer(dispatcher: CollectingDispatcher, answer: Answer, response: str) -> None:
@@ -112,8 +143,10 @@ class ActionAnswerProcedure(Action):
             topic = tracker.get_slot("pending_topic") or "overview"
 
         mentioned = mentioned_procedures(tracker)
-        if len(mentioned) > 1:
+        if len(mentioned) > 1 and asks_for_one(tracker.latest_message.get("text") or ""):
             return ask_which_procedure(dispatcher, topic, only=mentioned)
+        if len(mentioned) > 1:
+            return answer_each(dispatcher, tracker, mentioned[:MAX_TOGETHER], topic)
         procedure_id = mentioned[0] if mentioned else tracker.get_slot("procedure")
         procedure = default_knowledge_base().get(procedure_id)
         if procedure is None:

@@ -202,3 +202,17 @@ async def test_a_divided_old_ward_gets_a_button_per_new_ward(dispatcher, domain)
     titles = [b["title"] for b in dispatcher.messages[-1]["buttons"]]
     assert any("Tân Định" in t for t in titles) and any("Sài Gòn" in t for t in titles)
     assert "Bạn cho biết mình thuộc phường, xã mới nào" in dispatcher.messages[0]["answer"]
+
+
+async def test_two_procedures_joined_by_and_get_both_answers(dispatcher, domain):
+    tracker = make_tracker(
+        "Lệ phí đăng ký thường trú và tạm trú?", "ask_fee",
+        [procedure_entity("thuong_tru"), procedure_entity("tam_tru")],
+    )
+    events = await ActionAnswerProcedure().run(dispatcher, tracker, domain)
+    answers = [m["answer"] for m in dispatcher.messages]
+    assert len(answers) == 2
+    assert "thường trú" in answers[0].splitlines()[0].lower()
+    assert "tạm trú" in answers[1].splitlines()[0].lower()
+    assert not dispatcher.messages[0].get("buttons") and dispatcher.messages[1]["buttons"]
+    assert SlotSet("procedure", None) in events
