@@ -21,10 +21,11 @@ import functools
 import json
 import re
 import unicodedata
-from typing import Any, Dict, FrozenSet, Mapping, Optional
+from typing import Any, Callable, Dict, FrozenSet, Mapping, Optional
 
 from dichvucong import contract
-from dichvucong.knowledge.base import PROCEDURE_IDS
+from dichvucong.knowledge.base import PROCEDURE_IDS, default_knowledge_base
+from dichvucong.life_events import default_life_events
 
 MAX_TEXT_LENGTH = 2000
 MAX_SENDER_LENGTH = 128
@@ -48,10 +49,19 @@ _SENDER = re.compile(rf"[A-Za-z0-9_.:@-]{{1,{MAX_SENDER_LENGTH}}}")
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 _PAYLOAD = re.compile(r"^/+(?P<intent>[^{@\s]*)(?:@[0-9.]+)?(?P<entities>\{.*\})?\s*$", re.S)
 
-PAYLOAD_ENTITIES: Mapping[str, Optional[FrozenSet[str]]] = {
-    "procedure": None,  # values: the knowledge-base ids (checked below)
-    "rating": frozenset({"up", "down"}),
+# The entities a button may carry, each with the check of its value: what
+# the answers' buttons send (a procedure, its variant, the full details, a
+# life event's journey, a new commune after a split) and nothing an action
+# owns. The locality is free text the NLU reads anyway; it is only kept sane.
+PAYLOAD_ENTITIES: Mapping[str, Callable[[str], bool]] = {
+    "procedure": lambda value: value in _procedure_ids(),
+    "variant": lambda value: value in _variant_ids(),
+    "detail": lambda value: value == "full",
+    "life_event": lambda value: value in _life_event_ids(),
+    "locality": lambda value: 0 < len(value) <= 120 and not _UNSAFE_LOCALITY.search(value),
+    "rating": lambda value: value in ("up", "down"),
 }
+_UNSAFE_LOCALITY = re.compile(r"[{}\[\]\"\\/<>]|[\x00-\x1f\x7f]")
 
 
 class InvalidInput(ValueError):
@@ -166,11 +176,19 @@ def _procedure_ids() -> FrozenSet[str]:
     return frozenset(PROCEDURE_IDS)
 
 
+@functools.lru_cache(maxsize=1)
+def _variant_ids() -> FrozenSet[str]:
+    return frozenset(v.id for p in default_knowledge_base() for v in p.variants)
+
+
+@functools.lru_cache(maxsize=1)
+def _life_event_ids() -> FrozenSet[str]:
+    return frozenset(default_life_events().events)
+
+
 def _allowed_value(entity: str, value: Any) -> bool:
-    if entity not in PAYLOAD_ENTITIES or not isinstance(value, str):
-        return False
-    allowed = PAYLOAD_ENTITIES[entity]
-    return value in (_procedure_ids() if allowed is None else allowed)
+    check = PAYLOAD_ENTITIES.get(entity)
+    return check is not None and isinstance(value, str) and check(value)
 
 
 def guard_payload(text: str, intents: Optional[FrozenSet[str]] = None) -> str:

@@ -83,3 +83,23 @@ def test_conversation_ids_are_namespaced_and_reversible():
     assert inbound.platform_id("telegram", "telegram:42") == "42"
     assert inbound.platform_id("telegram", "42") == "42"
     assert inbound.conversation_id("rest", "telegram:42") != "telegram:42"
+
+
+@pytest.mark.parametrize("payload", [
+    '/ask_fee{"procedure":"can_cuoc","variant":"cap_moi"}',
+    '/ask_documents{"procedure":"can_cuoc","detail":"full"}',
+    '/life_event{"life_event":"birth"}',
+    '/inform_locality{"locality":"Phường Tân Định, Thành phố Hồ Chí Minh"}',
+])
+def test_what_the_answers_buttons_carry_passes_as_it_is(payload):
+    assert inbound.guard_payload(payload) == payload
+
+
+@pytest.mark.parametrize("payload, kept", [
+    ('/ask_fee{"procedure":"can_cuoc","variant":"no_such_variant"}', '/ask_fee{"procedure":"can_cuoc"}'),
+    ('/ask_documents{"procedure":"can_cuoc","detail":"everything"}', '/ask_documents{"procedure":"can_cuoc"}'),
+    ('/life_event{"life_event":"FORGED"}', "/life_event"),
+    ('/inform_locality{"locality":"<b>x</b>"}', "/inform_locality"),
+])
+def test_button_entities_with_unknown_values_are_dropped(payload, kept):
+    assert inbound.guard_payload(payload) == kept
