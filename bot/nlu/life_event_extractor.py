@@ -9,17 +9,13 @@ one. It also repairs the intents only the data can confirm: ``life_event`` or
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.extractors.extractor import EntityExtractorMixin
-from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu.rule_component import RuleComponent
 from dichvucong.life_event_routing import LIFE_EVENT_INTENT, UNCOVERED_INTENT, decide
 from dichvucong.life_events import default_life_events
 
@@ -54,42 +50,19 @@ def _next_intent(message: Message, excluded: set) -> None:
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
 )
-class LifeEventExtractor(GraphComponent, EntityExtractorMixin):
-    @staticmethod
-    def get_default_config() -> Dict[str, Any]:
-        return {}
-
+class LifeEventExtractor(RuleComponent):
     def __init__(self, config: Dict[str, Any]) -> None:
-        self._config = config
+        super().__init__(config)
         self._life_events = default_life_events()
 
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> LifeEventExtractor:
-        return cls(config)
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        for message in messages:
-            if message.get(TEXT):
-                self._process_one(message)
-        return messages
-
-    def _process_one(self, message: Message) -> None:
+    def process_one(self, message: Message, text: str) -> None:
         entities = list(message.get(ENTITIES) or [])
         procedures = [e for e in entities if e.get("entity") == "procedure"]
         intent, confidence = _repair_correction(message, bool(procedures))
         decision = decide(
             intent,
             [(e["start"], e["end"], e["value"]) for e in procedures],
-            message.get(TEXT),
+            text,
             self._life_events,
             confidence,
         )

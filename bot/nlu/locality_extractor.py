@@ -23,15 +23,11 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Tuple
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.extractors.extractor import EntityExtractorMixin
-from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu.rule_component import RuleComponent
 from dichvucong.localities.resolve import Resolution, index, resolve
 
 ENTITY = "locality"
@@ -82,24 +78,10 @@ def extract_locality(text: str, found: Optional[Resolution] = None) -> List[Dict
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
 )
-class LocalityEntityExtractor(GraphComponent, EntityExtractorMixin):
-    @staticmethod
-    def get_default_config() -> Dict[str, Any]:
-        return {}
-
+class LocalityEntityExtractor(RuleComponent):
     def __init__(self, config: Dict[str, Any]) -> None:
-        self._config = config
+        super().__init__(config)
         index()  # load the units now, not on the first citizen's message
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> LocalityEntityExtractor:
-        return cls(config)
 
     @staticmethod
     def _prefer_procedure_question(message: Message, entities: List[Dict[str, Any]]) -> None:
@@ -116,18 +98,10 @@ class LocalityEntityExtractor(GraphComponent, EntityExtractorMixin):
         message.set(INTENT, replacement, add_to_output=True)
         message.set(INTENT_RANKING_KEY, [replacement, *rest], add_to_output=True)
 
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        for message in messages:
-            text: Optional[str] = message.get(TEXT)
-            if not text:
-                continue
-            resolution = resolve(text)
-            found = self.add_extractor_name(extract_locality(text, resolution))
-            names = resolution.parts if resolution else ()
-            entities = without_places(message.get(ENTITIES, []), names) + found
-            message.set(ENTITIES, entities, add_to_output=True)
-            self._prefer_procedure_question(message, entities)
-        return messages
+    def process_one(self, message: Message, text: str) -> None:
+        resolution = resolve(text)
+        found = self.add_extractor_name(extract_locality(text, resolution))
+        names = resolution.parts if resolution else ()
+        entities = without_places(message.get(ENTITIES, []), names) + found
+        message.set(ENTITIES, entities, add_to_output=True)
+        self._prefer_procedure_question(message, entities)

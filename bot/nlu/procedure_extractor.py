@@ -10,15 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Dict, List
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.extractors.extractor import EntityExtractorMixin
-from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.constants import ENTITIES
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu.rule_component import RuleComponent
 from dichvucong.knowledge.base import KnowledgeBase
 from dichvucong.text import find_phrases, fold
 
@@ -61,37 +57,17 @@ def extract_procedures(text: str, aliases: Dict[str, str]) -> List[Dict[str, Any
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
 )
-class ProcedureEntityExtractor(GraphComponent, EntityExtractorMixin):
+class ProcedureEntityExtractor(RuleComponent):
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
         return {"procedures_dir": "data/procedures"}
 
     def __init__(self, config: Dict[str, Any]) -> None:
-        self._config = config
+        super().__init__(config)
         self._aliases = alias_table(KnowledgeBase.load(Path(config["procedures_dir"])))
 
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> ProcedureEntityExtractor:
-        return cls(config)
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        for message in messages:
-            text: str | None = message.get(TEXT)
-            if not text:
-                continue
-            found = self.add_extractor_name(extract_procedures(text, self._aliases))
-            for entity in found:
-                entity.pop("text", None)
-            message.set(
-                ENTITIES, message.get(ENTITIES, []) + found, add_to_output=True
-            )
-        return messages
+    def process_one(self, message: Message, text: str) -> None:
+        found = self.add_extractor_name(extract_procedures(text, self._aliases))
+        for entity in found:
+            entity.pop("text", None)
+        message.set(ENTITIES, message.get(ENTITIES, []) + found, add_to_output=True)
