@@ -83,27 +83,37 @@ def answer_each(
     (and the rating) only under the last, so the chat stays readable."""
     kb, today = default_knowledge_base(), settings().today()
     for index, procedure_id in enumerate(procedure_ids):
-        procedure = kb.get(procedure_id)
-        office, choices = _office(tracker, procedure, topic)
-        answer = compose(procedure, topic, (), today, office_line=office)
-        if index < len(procedure_ids) - 1:
-            for part in answer.parts:
-                dispatcher.utter_message(response="utter_procedure_answer", answer=part)
-        else:
-            answer.buttons = choices + answer.buttons
-            send_answer(dispatcher, answer, "utter_procedure_answer")
+        answer = short_answer(tracker, kb.get(procedure_id), topic, (), today)
+        send_answer(dispatcher, answer, "utter_procedure_answer",
+                    with_buttons=index == len(procedure_ids) - 1)
     # A follow-up ("cần giấy tờ gì") then asks which of them.
     return [SlotSet("procedure", None), SlotSet("variants", []), SlotSet("pending_topic", None)]
 
 
-def send_answer(dispatcher: CollectingDispatcher, answer: Answer, response: str) -> None:
-    """Each part as its own message; the buttons under the last one."""
+def short_answer(
+    tracker: Tracker, procedure: Procedure, topic: str, variants, today
+) -> Answer:
+    """The first answer, with the citizen's office and, after a divided ward,
+    the buttons to pick today's commune first."""
+    office, choices = _office(tracker, procedure, topic)
+    answer = compose(procedure, topic, variants, today, office_line=office)
+    answer.buttons = choices + answer.buttons
+    return answer
+
+
+def send_answer(
+    dispatcher: CollectingDispatcher, answer: Answer, response: str, with_buttons: bool = True
+) -> None:
+    """Each part as its own message; the buttons (and the rating) under the last one."""
     parts = answer.parts
     for part in parts[:-1]:
         dispatcher.utter_message(response=response, answer=part)
-    dispatcher.utter_message(
-        response=response, answer=parts[-1], buttons=answer.buttons + RATING_BUTTONS
-    )
+    if with_buttons:
+        dispatcher.utter_message(
+            response=response, answer=parts[-1], buttons=answer.buttons + RATING_BUTTONS
+        )
+    else:
+        dispatcher.utter_message(response=response, answer=parts[-1])
 
 
 def ask_which_procedure(
@@ -157,9 +167,7 @@ class ActionAnswerProcedure(Action):
         if _entity(tracker, "detail") == FULL:
             answer = compose_details(procedure, topic, variants, today)
         else:
-            office, choices = _office(tracker, procedure, topic)
-            answer = compose(procedure, topic, variants, today, office_line=office)
-            answer.buttons = choices + answer.buttons
+            answer = short_answer(tracker, procedure, topic, variants, today)
         send_answer(dispatcher, answer, "utter_procedure_answer")
         return [
             SlotSet("procedure", procedure.id),
