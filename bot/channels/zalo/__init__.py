@@ -2,7 +2,8 @@
 
     signature   compute_mac, authenticate: the webhook's MAC and replay window
     format      split_text, buttons, compose_messages, choice_from_events
-    tokens      ZaloTokenManager and its file lock: the one token refresher
+    tokens      ZaloTokenManager: the one token refresher
+    token_state where the token pair and its lock live: a file, or Redis for replicas
     output      ZaloOutput: the OA message API, retries, error codes
     input       ZaloInput: the webhook, events to Rasa messages
 

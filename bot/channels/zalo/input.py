@@ -141,6 +141,7 @@ class ZaloInput(InputChannel):
             api_base_url=str(credentials.get("api_base_url") or DEFAULT_API_BASE_URL),
             oauth_base_url=str(credentials.get("oauth_base_url") or DEFAULT_OAUTH_BASE_URL),
             token_file=str(credentials.get("token_file") or DEFAULT_TOKEN_FILE),
+            token_store=_optional_str(credentials.get("token_store")),
             max_skew_seconds=float(credentials.get("max_skew_seconds") or DEFAULT_MAX_SKEW_SECONDS),
             database_url=_optional_str(credentials.get("database_url")),
         )
@@ -155,6 +156,7 @@ class ZaloInput(InputChannel):
         api_base_url: str = DEFAULT_API_BASE_URL,
         oauth_base_url: str = DEFAULT_OAUTH_BASE_URL,
         token_file: str = DEFAULT_TOKEN_FILE,
+        token_store: Optional[str] = None,
         max_skew_seconds: float = DEFAULT_MAX_SKEW_SECONDS,
         database_url: Optional[str] = None,
         deliveries: Optional[Deliveries] = None,
@@ -167,7 +169,8 @@ class ZaloInput(InputChannel):
             logger.warning("zalo: no oa_secret_key: %s (only Zalo's URL check is answered; "
                            "every event is refused)", VERIFY_ONLY)
         self.tokens = ZaloTokenManager(
-            app_id, app_secret, access_token, refresh_token, oauth_base_url, token_file
+            app_id, app_secret, access_token, refresh_token, oauth_base_url, token_file,
+            token_store=token_store,
         )
         if not self.tokens.can_refresh:
             logger.warning("zalo: no refresh_token/app_secret: replies stop when the access "

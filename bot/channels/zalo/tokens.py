@@ -1,56 +1,21 @@
-"""The Zalo OA access token: one holder, one refresher, shared through a locked file."""
+"""The Zalo OA access token: one holder, one refresher, shared through a locked store."""
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import hashlib
-import json
 import logging
-import os
-import tempfile
 import time
 from typing import Any, Dict, Optional
 
 import aiohttp
+
+from bot.channels.zalo.token_state import TokenStoreUnavailable, token_state
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_OAUTH_BASE_URL = "https://oauth.zaloapp.com"
 DEFAULT_TOKEN_FILE = "var/zalo_token.json"
 TOKEN_PATH = "/v4/oa/access_token"
-
-class _FileLock:
-    """Exclusive flock on a side file, awaited without blocking the event loop."""
-
-    def __init__(self, path: str, timeout: float):
-        self.path = path
-        self.timeout = timeout
-        self._fd: Optional[int] = None
-
-    async def __aenter__(self) -> _FileLock:
-        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        deadline = time.monotonic() + self.timeout
-        try:
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    self._fd = fd
-                    return self
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(f"lock {self.path} held too long") from None
-                    await asyncio.sleep(0.05)
-        except BaseException:
-            os.close(fd)
-            raise
-
-    async def __aexit__(self, *exc: Any) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
-
 
 def _fingerprint(secret: Optional[str]) -> str:
     return hashlib.sha256((secret or "").encode("utf-8")).hexdigest()
@@ -62,13 +27,14 @@ class ZaloTokenManager:
     A refresh token works once: the refresh returns a new pair and the old
     refresh token is dead. Two refreshes racing with the same refresh token
     leave one of them with a dead chain, so refreshes are serialised inside
-    the process (asyncio.Lock) and across processes (flock on a side file),
-    and each refresh first re-reads the token file: if another worker already
+    the process (asyncio.Lock) and across processes (the store's lock: flock
+    on a side file, or a Redis key for replicas on several machines), and
+    each refresh first re-reads the store: if another worker already
     refreshed, its token is used instead of refreshing again.
 
-    The token file outlives restarts (the refresh token in credentials.yml is
-    spent after the first refresh). It records a fingerprint of the refresh
-    token from credentials it descends from, so new tokens put in
+    The stored pair outlives restarts (the refresh token in credentials.yml
+    is spent after the first refresh). It records a fingerprint of the
+    refresh token from credentials it descends from, so new tokens put in
     credentials.yml after a re-authorisation take precedence over it.
     """
 
@@ -83,12 +49,12 @@ class ZaloTokenManager:
         refresh_margin_seconds: float = 600,
         lock_timeout_seconds: float = 30,
         http_timeout_seconds: float = 15,
+        token_store: Optional[str] = None,
     ):
         self.app_id = app_id
         self.app_secret = app_secret or ""
         self.oauth_url = oauth_base_url.rstrip("/") + TOKEN_PATH
-        self.token_file = token_file
-        self.lock_file = token_file + ".lock"
+        self.state = token_state(token_file, token_store, app_id)
         self.refresh_margin = refresh_margin_seconds
         self.lock_timeout = lock_timeout_seconds
         self.http_timeout = http_timeout_seconds
@@ -98,29 +64,38 @@ class ZaloTokenManager:
         self._refresh: Optional[str] = refresh_token
         self._expires_at: Optional[float] = None  # unknown for tokens from credentials
         self._lock = asyncio.Lock()
-        stored = self._read_file()
-        if stored:
-            self._adopt(stored)
+        self._loaded = False
+        self._retry_load_at = 0.0
 
     @property
     def can_refresh(self) -> bool:
         return bool(self._refresh and self.app_secret)
 
-    def _read_file(self) -> Optional[Dict[str, Any]]:
-        try:
-            with open(self.token_file, encoding="utf-8") as handle:
-                stored = json.load(handle)
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError) as error:
-            logger.warning("zalo: token file %s unreadable (%s); ignoring it", self.token_file, error)
-            return None
+    async def _read_stored(self) -> Optional[Dict[str, Any]]:
+        stored = await self.state.read()
         if not isinstance(stored, dict) or not stored.get("access_token"):
             return None
         if stored.get("origin") != self._origin:
-            logger.info("zalo: credentials hold new tokens; the token file is superseded")
+            logger.info("zalo: credentials hold new tokens; %s is superseded",
+                        self.state.describe())
             return None
         return stored
+
+    async def _load_once(self) -> None:
+        # Read lazily: the Redis store needs the channel's event loop.
+        if self._loaded or time.monotonic() < self._retry_load_at:
+            return
+        try:
+            stored = await self._read_stored()
+        except TokenStoreUnavailable as error:
+            # Not on every message: a store that is down must not slow replies.
+            self._retry_load_at = time.monotonic() + 30
+            logger.error("zalo: token store unavailable (%s); using the token from "
+                         "credentials until it is back", error)
+            return
+        self._loaded = True
+        if stored:
+            self._adopt(stored)
 
     def _adopt(self, stored: Dict[str, Any]) -> None:
         self._access = stored["access_token"]
@@ -131,27 +106,9 @@ class ZaloTokenManager:
     def _expiring(self, expires_at: Optional[float]) -> bool:
         return expires_at is not None and time.time() >= expires_at - self.refresh_margin
 
-    def _write_file(self, state: Dict[str, Any]) -> None:
-        directory = os.path.dirname(os.path.abspath(self.token_file))
-        os.makedirs(directory, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(prefix=".zalo_token.", dir=directory)  # mode 0600
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(state, handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(temporary, 0o600)
-            # A reader sees the old file or the new one, never half of one.
-            os.replace(temporary, self.token_file)
-        except BaseException:
-            try:
-                os.unlink(temporary)
-            except FileNotFoundError:
-                pass
-            raise
-
     async def access_token(self) -> str:
         """The current access token, refreshed first when it is about to expire."""
+        await self._load_once()
         if self.can_refresh and self._expiring(self._expires_at):
             await self.refresh(rejected=None)
         return self._access
@@ -161,6 +118,7 @@ class ZaloTokenManager:
 
         ``rejected=None`` is a proactive refresh of a token that still works.
         """
+        await self._load_once()
         async with self._lock:
             if rejected is not None and self._access != rejected:
                 return self._access  # refreshed by another coroutine meanwhile
@@ -171,14 +129,19 @@ class ZaloTokenManager:
                              "app_secret is not configured")
                 return None
             try:
-                async with _FileLock(self.lock_file, self.lock_timeout):
+                async with self.state.lock(self.lock_timeout):
                     return await self._refresh_locked(rejected)
             except TimeoutError:
                 logger.error("zalo: another process holds the token lock; refresh skipped")
                 return None
+            except TokenStoreUnavailable as error:
+                # Refreshing without the store would spend the refresh token
+                # where no other process can find its successor.
+                logger.error("zalo: token store unavailable (%s); refresh skipped", error)
+                return None
 
     async def _refresh_locked(self, rejected: Optional[str]) -> Optional[str]:
-        stored = self._read_file()
+        stored = await self._read_stored()
         if stored:
             expires_at = stored.get("expires_at")
             fresh = not self._expiring(expires_at if isinstance(expires_at, (int, float)) else None)
@@ -200,10 +163,10 @@ class ZaloTokenManager:
         self.refresh_count += 1
         self._adopt(state)
         try:
-            self._write_file(state)
-        except OSError:
+            await self.state.write(state)
+        except (OSError, TokenStoreUnavailable):
             logger.exception("zalo: NEW TOKENS NOT SAVED to %s; they live only in this process "
-                             "until it stops", self.token_file)
+                             "until it stops", self.state.describe())
         logger.info("zalo: access token refreshed (valid %d s)", issued["expires_in"])
         return self._access
 
