@@ -90,9 +90,10 @@ fuzz: $(MODEL) ## 10,000 hostile inputs on every channel; figures in reports/fuz
 eval: $(MODEL) ## NLU report per writing style vs Rasa's default config (reports/); EVAL_ARGS="--train" also times training
 	$(PY) -m bot.eval_report $(EVAL_ARGS)
 
-crossval: $(STAMP) ## 5-fold cross-validation of config.yml on data/nlu (reports/crossval/, slow)
-	$(RASA) test nlu --cross-validation --folds 5 --config config.yml --nlu data/nlu --out reports/crossval
-	$(PY) -m bot.crossval_summary reports/crossval > reports/crossval.md
+crossval: $(STAMP) ## 5-fold cross-validation of config.yml on data/nlu, the NLU study's protocol (reports/crossval.md, slow)
+	rm -rf reports/crossval && mkdir -p reports/crossval
+	NLU_STUDY_DIR=reports/crossval nice -n 10 $(PY) scripts/nlu_study.py run config.yml --no-full
+	NLU_STUDY_DIR=reports/crossval $(PY) scripts/nlu_study.py crossval config > reports/crossval.md
 	@cat reports/crossval.md
 
 lock: $(STAMP) ## Regenerate constraints.txt from the current environment
