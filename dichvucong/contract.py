@@ -30,6 +30,21 @@ SECOND_FACTOR_PROMPTS = frozenset({UTTER_ASK_SECOND_FACTOR, UTTER_ASK_SECOND_FAC
 SYSTEM_INTENT_PREFIX = "EXTERNAL_"
 INTENT_DOSSIER_UPDATE = "EXTERNAL_dossier_update"
 INTENT_DOSSIER_REMINDER = "EXTERNAL_dossier_reminder"
+# The staff side of the live handoff (dichvucong/handoff/relay.py).
+INTENT_HANDOFF_TAKEN = "EXTERNAL_handoff_taken"
+INTENT_HANDOFF_MESSAGE = "EXTERNAL_handoff_message"
+INTENT_HANDOFF_ENDED = "EXTERNAL_handoff_ended"
+HANDOFF_SYSTEM_INTENTS = frozenset({INTENT_HANDOFF_TAKEN, INTENT_HANDOFF_MESSAGE,
+                                    INTENT_HANDOFF_ENDED})
+# Entities those intents carry (never accepted from a citizen's payload).
+ENTITY_HANDOFF_TEXT = "handoff_text"
+ENTITY_HANDOFF_OPERATOR = "handoff_operator"
+ENTITY_HANDOFF_TICKET = "handoff_ticket"
+ENTITY_HANDOFF_ENDED_BY = "handoff_ended_by"
+# The handoff state, set only by actions from the queue's own state:
+# None, "queued", "active" or "callback" (waiting for the callback number).
+SLOT_HANDOFF_STATE = "handoff_state"
+INTENT_END_HANDOFF = "end_handoff"
 
 INTENT_FALLBACK = "nlu_fallback"
 INTENT_HANDOFF = "request_human"

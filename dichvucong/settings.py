@@ -68,6 +68,25 @@ class DossierSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class HandoffSettings:
+    """The live handoff to staff (dichvucong/handoff)."""
+
+    # When staff answer chats; out of these hours the assistant takes a
+    # callback request instead ("Mon-Fri 07:30-11:30,13:30-17:00; Sat 07:30-11:30").
+    hours: str = "Mon-Fri 07:30-11:30,13:30-17:00"
+    timezone: str = "Asia/Ho_Chi_Minh"
+    # ISO dates the office is closed although the hours say open (Tết, 2/9...).
+    holidays: tuple = ()
+    # An active conversation with no message from either side for this long
+    # goes back to the assistant.
+    idle_timeout_minutes: int = 30
+    # A request nobody took for this long is dropped (the citizen is told).
+    queued_limit_minutes: int = 240
+    # The handling time assumed until enough conversations were handled.
+    default_handling_minutes: int = 10
+
+
+@dataclasses.dataclass(frozen=True)
 class RasaApiSettings:
     """Where the notifier and the console reach the Rasa server's HTTP API."""
 
@@ -126,6 +145,7 @@ class Settings:
     support: SupportSettings = SupportSettings()
     dossiers: DossierSettings = DossierSettings()
     rasa_api: RasaApiSettings = RasaApiSettings()
+    handoff: HandoffSettings = HandoffSettings()
     action_server: ActionServerSettings = ActionServerSettings()
     channels: ChannelSettings = ChannelSettings()
     operations: OperationsSettings = OperationsSettings()
@@ -137,6 +157,7 @@ class Settings:
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> Settings:
         env = os.environ if env is None else env
         support, dossiers, api = SupportSettings(), DossierSettings(), RasaApiSettings()
+        handoff = HandoffSettings()
         today = env.get("ASSISTANT_TODAY")
         return cls(
             procedures_dir=env_path(env, "PROCEDURES_DIR", cls.procedures_dir),
@@ -153,6 +174,20 @@ class Settings:
                 lookup_max_failures=int(env.get("LOOKUP_MAX_FAILURES", dossiers.lookup_max_failures)),
                 lookup_lock_minutes=int(env.get("LOOKUP_LOCK_MINUTES", dossiers.lookup_lock_minutes)),
                 stalled_after_days=int(env.get("STALLED_AFTER_DAYS", dossiers.stalled_after_days)),
+            ),
+            handoff=HandoffSettings(
+                hours=env.get("HANDOFF_HOURS") or handoff.hours,
+                timezone=env.get("HANDOFF_TIMEZONE") or handoff.timezone,
+                holidays=tuple(
+                    day.strip() for day in (env.get("HANDOFF_HOLIDAYS") or "").split(",")
+                    if day.strip()
+                ),
+                idle_timeout_minutes=int(
+                    env.get("HANDOFF_IDLE_MINUTES") or handoff.idle_timeout_minutes),
+                queued_limit_minutes=int(
+                    env.get("HANDOFF_QUEUED_LIMIT_MINUTES") or handoff.queued_limit_minutes),
+                default_handling_minutes=int(
+                    env.get("HANDOFF_HANDLING_MINUTES") or handoff.default_handling_minutes),
             ),
             rasa_api=RasaApiSettings(
                 url=(env.get("RASA_URL") or api.url).rstrip("/"),
