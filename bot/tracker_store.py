@@ -32,7 +32,14 @@ import contextlib
 import json
 from typing import Any, Dict, Generator, Iterator, Optional
 
-from rasa.core.tracker_store import SQLTrackerStore, ensure_schema_exists
+import sqlalchemy as sa
+import sqlalchemy.orm  # noqa: F401  (sa.orm.session)
+from rasa.core.tracker_store import (
+    SQLTrackerStore,
+    create_engine_kwargs,
+    ensure_schema_exists,
+    is_postgresql_url,
+)
 from rasa.shared.core.events import ActiveLoop, BotUttered, Event, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
@@ -118,6 +125,13 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         steps = patches.install()
         self.cache: Optional[TrackerCache] = TrackerCache() if "tracker" in steps else None
         super().__init__(*args, **kwargs)
+        if is_postgresql_url(self.engine.url):
+            # After a database restart every pooled connection is dead; checking
+            # each one as it leaves the pool replaces it instead of failing a turn.
+            url = self.engine.url
+            self.engine.dispose()
+            self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
+            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     @contextlib.contextmanager
     def session_scope(self) -> Generator[Any, None, None]:

@@ -9,7 +9,9 @@ configured with our tracker store (Rasa's stock configuration stays stock).
 
 Always installed with them: a custom action that cannot reach the action
 server answers the citizen in Vietnamese instead of silence
-(``action_unavailable``).
+(``action_unavailable``), and a tracker store that cannot be reached fails
+the turn instead of answering from an empty, unsaved conversation
+(``tracker_store_failsafe``).
 
 A replacement is only correct for the Rasa it was read against:
 ``require_rasa`` refuses to start on any other version.
@@ -61,6 +63,11 @@ def install() -> FrozenSet[str]:
 
         action_unavailable.install()
         _installed.add("action_unavailable")
+    if "tracker_store_failsafe" not in _installed:
+        from bot.patches import tracker_store_failsafe
+
+        tracker_store_failsafe.install()
+        _installed.add("tracker_store_failsafe")
     if "schema" in steps and "schema" not in _installed:
         from bot.patches import action_schema
 
