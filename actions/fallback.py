@@ -1,13 +1,17 @@
 """Clarify instead of guessing when the model is unsure."""
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.handoff import OFFER_RESPONSE
+from actions.handoff_session import end_for_citizen
 from actions.procedures import mentioned_procedures
+from dichvucong.contract import INTENT_FALLBACK
 from dichvucong.knowledge.answers import TOPIC_BY_INTENT, payload
 from dichvucong.knowledge.base import default_knowledge_base
 
@@ -37,6 +41,9 @@ class ActionClarify(Action):
         tracker: Tracker,
         domain: Dict[str, Any],
     ) -> List[EventType]:
+        if failed_twice(tracker):
+            offer_handoff(dispatcher)
+            return []
         ranking = tracker.latest_message.get("intent_ranking") or []
         mentioned = mentioned_procedures(tracker)
         procedure = mentioned[0] if len(mentioned) == 1 else None
@@ -67,6 +74,22 @@ class ActionClarify(Action):
             buttons.pop()
         dispatcher.utter_message(response="utter_clarify", answer=text, buttons=buttons)
         return []
+
+
+def failed_twice(tracker: Tracker) -> bool:
+    """This message and the one before both left the model unsure."""
+    intents = [(tracker.latest_message.get("intent") or {}).get("name")]
+    intents += _previous_user_intents(tracker)[:1]
+    return intents == [INTENT_FALLBACK, INTENT_FALLBACK]
+
+
+def offer_handoff(dispatcher: CollectingDispatcher) -> None:
+    dispatcher.utter_message(
+        response=OFFER_RESPONSE,
+        answer="Xin lỗi, tôi chưa trả lời được câu hỏi này. "
+               "Bạn có muốn gặp cán bộ hỗ trợ để được trả lời trực tiếp không?",
+        buttons=[{"title": "Gặp cán bộ", "payload": "/request_human"},
+                 {"title": "Không, cảm ơn", "payload": "/deny"}])
 
 
 def _previous_user_intents(tracker: Tracker) -> List[str]:
@@ -117,7 +140,7 @@ class ActionRepeatLast(Action):
 
 
 class ActionCancel(Action):
-    """"hủy": drop the question that was waiting for an answer."""
+    """"hủy": withdraw a request to see staff, else drop the question waiting for an answer."""
 
     def name(self) -> str:
         return "action_cancel"
@@ -125,5 +148,8 @@ class ActionCancel(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
+        ended = await asyncio.to_thread(end_for_citizen, dispatcher, tracker)
+        if ended is not None:
+            return ended
         dispatcher.utter_message(response="utter_cancelled")
         return [SlotSet("pending_topic", None), SlotSet("life_event", None)]

@@ -131,7 +131,15 @@ async def test_clarify_without_candidates_falls_back_to_the_default(dispatcher, 
     assert dispatcher.messages[0]["response"] == "utter_default"
 
 
-async def test_handoff_gives_hotline_and_office(dispatcher, domain):
+async def test_handoff_gives_hotline_and_office(dispatcher, domain, tmp_path, monkeypatch):
+    # The queue and the office hours are covered in tests/unit/test_actions_handoff.py.
+    from actions import handoff
+    from dichvucong.dossiers.store import migrate
+    from dichvucong.handoff.queue import HandoffQueue
+
+    url = f"sqlite:///{tmp_path / 'dossiers.db'}"
+    migrate(url)
+    monkeypatch.setattr(handoff, "queue", lambda: HandoffQueue(url))
     tracker = make_tracker("gặp nhân viên", "request_human", slots={"procedure": "can_cuoc"})
     await ActionHandoff().run(dispatcher, tracker, domain)
     text = dispatcher.messages[0]["answer"]
