@@ -49,7 +49,9 @@ def parse_hours(text: str) -> Dict[int, Tuple[Span, ...]]:
                 if not match:
                     raise HoursError(f"unreadable time range {item!r} in {text!r}")
                 h1, m1, h2, m2 = map(int, match.groups())
-                start, end = dt.time(h1, m1), dt.time(h2, m2)
+                # "24:00" closes the day: "Mon-Sun 00:00-24:00" is always open.
+                end = dt.time.max if (h2, m2) == (24, 0) else dt.time(h2, m2)
+                start = dt.time(h1, m1)
                 if end <= start:
                     raise HoursError(f"time range {item!r} ends before it starts")
                 spans.append((start, end))

@@ -144,6 +144,11 @@ def test_office_hours_open_close_and_next_opening():
         "7:30 thứ Hai")
 
 
+def test_a_day_may_end_at_midnight():
+    hours = OfficeHours.from_settings(HandoffSettings(hours="Mon-Sun 00:00-24:00"))
+    assert hours.is_open(dt.datetime(2026, 12, 2, 16, 59, 59, tzinfo=UTC))  # 23:59:59
+
+
 @pytest.mark.parametrize("text", ["Mon-Fri 7h-11h", "Xyz 07:30-11:30", "Mon 11:30-07:30"])
 def test_unreadable_hours_are_refused(text):
     with pytest.raises(HoursError):
