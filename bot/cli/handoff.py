@@ -12,6 +12,8 @@ from __future__ import annotations
 import sys
 from typing import List, Optional
 
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
 from bot.cli.common import ExitCode, Parser, err, out
 from dichvucong.dossiers.models import VIETNAM_TZ
 from dichvucong.handoff import relay
@@ -53,6 +55,9 @@ def main(argv: Optional[List[str]] = None) -> int:
             out(f"#{ticket.id} {ticket.conversation_id} {STATUS_LABELS[ticket.status]}"
                 f"{who}, từ {_time(ticket.created_at)}: {ticket.question or ''}")
         return int(ExitCode.OK)
+    except (OperationalError, ProgrammingError):
+        err("cơ sở dữ liệu chưa có bảng hàng chờ; chạy `python -m bot.cli.dossiers migrate` trước.")
+        return int(ExitCode.FAILED)
     except Exception as error:  # one line for staff, never a traceback
         err(str(error) or error.__class__.__name__)
         return int(ExitCode.FAILED)

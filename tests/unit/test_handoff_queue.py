@@ -153,3 +153,14 @@ def test_a_day_may_end_at_midnight():
 def test_unreadable_hours_are_refused(text):
     with pytest.raises(HoursError):
         parse_hours(text)
+
+
+def test_the_cli_lists_the_queue_and_explains_a_missing_schema(queue, tmp_path, capsys):
+    from bot.cli.handoff import main
+
+    queue.request("zalo:7", None, question="hỏi về tạm trú", now=T0)
+    assert main(["list", "--database-url", str(queue.engine.url)]) == 0
+    listed = capsys.readouterr().out
+    assert "zalo:7 đang chờ" in listed and "hỏi về tạm trú" in listed
+    assert main(["list", "--database-url", f"sqlite:///{tmp_path / 'empty.db'}"]) == 2
+    assert "migrate" in capsys.readouterr().err
