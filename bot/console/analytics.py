@@ -3,8 +3,9 @@
 Besides volumes and rates per message, the outcome of each conversation that has
 ended (no activity for ``ONGOING_MINUTES``): resolved without a human (no handoff,
 no fallback at the end, no 👎), abandoned (the citizen left after a fallback or a
-clarification), handed off (``action_handoff``, per day). Waiting and handling times
-of the handoff queue come from ``HandoffTimes``, which the live handoff will fill.
+clarification), handed off (``action_handoff``, per day). The handoff queue's own
+figures (tickets per day, median waiting and handling times) come from its tables
+through ``HandoffTimes`` (``bot.console.handoff.Desk.times``).
 """
 
 from __future__ import annotations
@@ -25,19 +26,43 @@ TOP_UNANSWERED = 10
 
 
 @dataclass
-class HandoffTimes:
-    """Median waiting (queued → taken) and handling (taken → ended) times in seconds.
+class HandoffDay:
+    """One day of the handoff queue (tickets created that day, Vietnam time)."""
 
-    None until the handoff queue exists: the live handoff provides a function
-    ``(start, end) -> HandoffTimes`` to ``compute`` and the overview shows them."""
+    day: dt.date
+    requested: int
+    taken: int
+    median_wait_seconds: Optional[float]
+    median_handling_seconds: Optional[float]
+
+    def as_dict(self) -> dict:
+        return {"day": self.day.isoformat(), "requested": self.requested, "taken": self.taken,
+                "median_wait_seconds": self.median_wait_seconds,
+                "median_handling_seconds": self.median_handling_seconds}
+
+
+@dataclass
+class HandoffTimes:
+    """Median waiting (queued → taken) and handling (taken → ended) times in seconds,
+    and the queue's tickets per day, from the handoff tables (``bot.console.handoff``).
+
+    None (and no days) when no source is given or no ticket was taken."""
 
     median_wait_seconds: Optional[float] = None
     median_handling_seconds: Optional[float] = None
+    requested: int = 0
+    taken: int = 0
+    timed_out: int = 0
+    days: List[HandoffDay] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {"median_wait_seconds": self.median_wait_seconds,
                 "median_handling_seconds": self.median_handling_seconds,
                 "available": self.median_wait_seconds is not None}
+
+    def queue_dict(self) -> dict:
+        return {"requested": self.requested, "taken": self.taken, "timed_out": self.timed_out,
+                "per_day": [day.as_dict() for day in self.days]}
 
 
 HandoffTimesSource = Callable[[dt.date, dt.date], HandoffTimes]
@@ -128,6 +153,7 @@ class Analytics:
                 d.isoformat(): self.handoffs_per_day.get(d, 0) for d in self.days()
             },
             "handoff_times": self.handoff_times.as_dict(),
+            "handoff_queue": self.handoff_times.queue_dict(),
             "top_unanswered": [{"text": t, "count": n} for t, n in self.top_unanswered()],
         }
 

@@ -19,7 +19,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import delete, select
 
-from bot.console.db import ROLES, ConsoleSession, ConsoleUser, Database, now
+from bot.console.db import OPERATOR_ROLES, ROLES, ConsoleSession, ConsoleUser, Database, now
 from dichvucong.throttle import Policy, Throttle, minutes_left
 
 MIN_PASSWORD_LENGTH = 10
@@ -77,6 +77,10 @@ class Authenticated:
     @property
     def is_trainer(self) -> bool:
         return self.role == "trainer"
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role in OPERATOR_ROLES
 
 
 class Accounts:

@@ -1,7 +1,7 @@
 """Command line of the staff console.
 
     python -m bot.console                       # serve (default 127.0.0.1:5080)
-    python -m bot.console users add NAME --role reviewer|trainer [--password-stdin]
+    python -m bot.console users add NAME --role reviewer|trainer|operator [--password-stdin]
     python -m bot.console users list | disable NAME | enable NAME | password NAME
     python -m bot.console train-compare         # train a candidate and compare, in the foreground
     python -m bot.console export                # reviewed annotations -> data/nlu/reviewed.yml
@@ -19,6 +19,7 @@ import sys
 from typing import Sequence
 
 from bot.cli.common import ExitCode, Parser
+from bot.console.db import ROLES
 from bot.console.settings import Settings
 
 # The staff CLIs' one set of exit codes: a refused request is the "nothing
@@ -38,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     user_commands = users.add_subparsers(dest="users_command", required=True)
     add = user_commands.add_parser("add", help="tạo tài khoản")
     add.add_argument("name")
-    add.add_argument("--role", required=True, choices=["reviewer", "trainer"])
+    add.add_argument("--role", required=True, choices=list(ROLES))
     add.add_argument("--password-stdin", action="store_true",
                      help="đọc mật khẩu từ dòng đầu của đầu vào chuẩn")
     user_commands.add_parser("list", help="liệt kê tài khoản")

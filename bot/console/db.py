@@ -31,8 +31,16 @@ from sqlalchemy.orm import Session, relationship, sessionmaker
 from dichvucong.dossiers.models import Base, UTCDateTime, utcnow
 from dichvucong.dossiers.store import make_engine, migrate
 
-ROLES = ("reviewer", "trainer")
-ROLE_LABELS = {"reviewer": "Người duyệt", "trainer": "Người huấn luyện"}
+ROLES = ("reviewer", "trainer", "operator")
+ROLE_LABELS = {
+    "reviewer": "Người duyệt",
+    "trainer": "Người huấn luyện",
+    "operator": "Cán bộ trả lời người dân",
+}
+# Who takes handoff tickets and writes to citizens (bot.console.handoff). Trainers are
+# not in it: answering citizens and reading callback numbers is a job of its own,
+# audited per person; a trainer who also answers gets a second, operator account.
+OPERATOR_ROLES = frozenset({"operator"})
 DECISIONS = ("confirmed", "corrected", "noise")
 DECISION_LABELS = {"confirmed": "Xác nhận", "corrected": "Đã sửa", "noise": "Nhiễu"}
 VERSION_STATUSES = ("candidate", "active", "retired", "discarded")
@@ -77,6 +85,10 @@ class ConsoleUser(Base):
     @property
     def is_trainer(self) -> bool:
         return self.role == "trainer"
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role in OPERATOR_ROLES
 
 
 class ConsoleSession(Base):

@@ -59,6 +59,9 @@ class Settings:
     auto_migrate: bool = True
     # Quality scale, themes and on-time targets (bot/console/quality.yml).
     quality_file: Path = Path(__file__).resolve().parent / "quality.yml"
+    # How often the console ends idle handoff conversations (0: only the cron command
+    # ``python -m bot.cli.handoff expire`` does).
+    handoff_sweep_seconds: float = 60.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -94,6 +97,9 @@ class Settings:
             rasa_token=token,
             auto_migrate=env_bool(env, "CONSOLE_AUTO_MIGRATE", True),
             quality_file=env_path(env, "CONSOLE_QUALITY_FILE", defaults.quality_file),
+            handoff_sweep_seconds=float(
+                env.get("CONSOLE_HANDOFF_SWEEP_SECONDS", defaults.handoff_sweep_seconds)
+            ),
         )
 
     def with_(self, **changes) -> Settings:

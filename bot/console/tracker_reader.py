@@ -141,5 +141,9 @@ class TrackerReader:
         sender = self.sender_of(event_id)
         if sender is None:
             return []
+        return self.conversation_of(sender)
+
+    def conversation_of(self, sender: str) -> List[Row]:
+        """Every event of one sender (a handoff ticket knows its conversation by sender)."""
         query = sa.select(*_COLUMNS).where(events.c.sender_id == sender).order_by(events.c.id)
         return [_row(r) for r in self._execute(query)]

@@ -16,6 +16,7 @@ import shutil
 import sys
 import textwrap
 import threading
+import urllib.parse
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -28,6 +29,8 @@ ROOT = Path(__file__).resolve().parents[2]
 VIETNAM = dt.timezone(dt.timedelta(hours=7))
 PASSWORD = "mat-khau-du-dai-123"
 TRAINER, REVIEWER, DISABLED = "trang.trainer", "minh.reviewer", "cu.nhanvien"
+# Staff who take handoff tickets (role "operator"); two, to race for one ticket.
+OPERATOR, OPERATOR_2 = "hoa.canbo", "nam.canbo"
 
 # Messages that carry personal numbers: the console must never show them.
 PHONE = "0912 345 678"
@@ -313,24 +316,56 @@ def add_users(database_url: str) -> None:
     db.dispose()
 
 
+def add_operators(database_url: str) -> None:
+    from bot.console.auth import Accounts
+    from bot.console.db import Database
+
+    db = Database(database_url, auto_migrate=True)
+    accounts = Accounts(db)
+    accounts.add_user(OPERATOR, PASSWORD, "operator")
+    accounts.add_user(OPERATOR_2, PASSWORD, "operator")
+    db.dispose()
+
+
 # --- fakes ------------------------------------------------------------------------------------
 
 
 class FakeRasa:
-    """Records PUT /model calls like the Rasa HTTP API (204 when the token matches)."""
+    """Records PUT /model calls like the Rasa HTTP API (204 when the token matches),
+    and POST /conversations/<id>/trigger_intent ones (200, in ``triggers``)."""
 
     def __init__(self, token: str = "test-token") -> None:
         self.calls: List[Dict[str, Any]] = []
+        self.triggers: List[Dict[str, Any]] = []
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_PUT(self):  # noqa: N802 - http.server's naming
+            def _body(self):
                 length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
+                return json.loads(self.rfile.read(length) or b"{}")
+
+            def do_PUT(self):  # noqa: N802 - http.server's naming
+                body = self._body()
                 fake.calls.append({"path": self.path, "body": body})
                 ok = self.path.startswith("/model") and f"token={token}" in self.path
                 self.send_response(204 if ok else 401)
                 self.end_headers()
+
+            def do_POST(self):  # noqa: N802
+                body = self._body()
+                url = urllib.parse.urlsplit(self.path)
+                query = dict(urllib.parse.parse_qsl(url.query))
+                ok = url.path.endswith("/trigger_intent") and query.get("token") == token
+                if ok:
+                    fake.triggers.append({
+                        "conversation": url.path.split("/")[2],
+                        "intent": body.get("name"), "entities": body.get("entities") or {},
+                        "output_channel": query.get("output_channel"),
+                    })
+                self.send_response(200 if ok else 401)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b"{}")
 
             def log_message(self, *args):
                 pass

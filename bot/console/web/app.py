@@ -24,6 +24,7 @@ from bot.console.web.templating import CONSOLE_DIR, STATIC_DIR, templates
 from bot.console.web.views import (
     auth,
     conversations,
+    handoff,
     intents,
     operations,
     overview,
@@ -37,7 +38,8 @@ __all__ = ["CONSOLE_DIR", "create_app", "run"]
 logger = logging.getLogger(__name__)
 
 # quality before conversations: /conversations/export must win over /conversations/{key}.
-VIEWS = (auth, overview, quality, conversations, review, intents, training, operations)
+VIEWS = (auth, overview, quality, conversations, review, intents, training, handoff,
+         operations)
 
 
 async def _not_found(request: web.Request) -> web.Response:
@@ -62,6 +64,7 @@ def create_app(settings: Settings, db: Database | None = None) -> web.Applicatio
     app[TRAINER] = Trainer(settings, database)
     app[READER] = TrackerReader(settings.tracker_url, settings.tracker_db)
     app[TEMPLATES] = templates()
+    handoff.install(app)
 
     async def on_startup(app: web.Application) -> None:
         interrupted = await blocking(app[TRAINER].mark_interrupted)
@@ -88,7 +91,7 @@ def run(settings: Settings) -> None:
     app = create_app(settings)
     # The address first: `make console` users look for it, not for migration logs.
     print(f"Bảng điều khiển cho cán bộ: {settings.url}", flush=True)
-    print("Tạo tài khoản: python -m bot.console users add TÊN --role reviewer|trainer",
+    print("Tạo tài khoản: python -m bot.console users add TÊN --role reviewer|trainer|operator",
           flush=True)
     web.run_app(app, host=settings.host, port=settings.port, print=None,
                 access_log_format='%a "%r" %s %b %Tf')

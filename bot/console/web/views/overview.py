@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Dict
 
 from aiohttp import web
@@ -14,9 +15,11 @@ from bot.console.tracker_reader import TrackerUnavailable
 from bot.console.web.keys import DB, READER, SETTINGS
 from bot.console.web.responses import blocking, is_api, json_error, render
 from bot.console.web.templating import procedure_labels
+from bot.console.web.views.handoff import DESK
 from dichvucong.settings import settings as assistant_settings
 
 DEFAULT_DAYS = 30
+logger = logging.getLogger(__name__)
 
 
 def _graphs(figures: analytics.Analytics) -> Dict[str, Markup]:
@@ -70,7 +73,8 @@ async def overview(request: web.Request) -> web.Response:
     error = None
     try:
         figures = await blocking(
-            analytics.compute, request.app[READER], start, end, settings.low_confidence
+            analytics.compute, request.app[READER], start, end, settings.low_confidence,
+            handoff_times=_handoff_times(request),
         )
     except TrackerUnavailable as unavailable:
         figures, error = analytics.Analytics(start, end), str(unavailable)
@@ -87,6 +91,20 @@ async def overview(request: web.Request) -> web.Response:
         end=end, error=error, title="Tổng quan", dossiers=dossiers,
         dossier_error=dossier_error,
     )
+
+
+def _handoff_times(request: web.Request) -> analytics.HandoffTimesSource:
+    """The handoff queue's figures (its tables); none, logged, if they cannot be read."""
+    desk = request.app[DESK]
+
+    def source(start: dt.date, end: dt.date) -> analytics.HandoffTimes:
+        try:
+            return desk.times(start, end)
+        except SQLAlchemyError:
+            logger.exception("handoff figures not read")
+            return analytics.HandoffTimes()
+
+    return source
 
 
 async def _dossiers(request: web.Request, start: dt.date, end: dt.date):
