@@ -1,6 +1,7 @@
 """The handoff once requested: callbacks, silence, the staff side's messages, the end."""
 from __future__ import annotations
 
+import abc
 import re
 from typing import Any, Dict, List, Optional
 
@@ -113,8 +114,11 @@ class ActionHandoffCallback(Action):
         return [SlotSet(STATE, None)]
 
 
-class _ExternalAction(Action):
-    """An intent from the staff side: only through the authenticated Rasa API."""
+class _ExternalAction(Action, abc.ABC):
+    """An intent from the staff side: only through the authenticated Rasa API.
+
+    Abstract, so that the action server does not register the base itself.
+    """
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[EventType]:
@@ -122,9 +126,10 @@ class _ExternalAction(Action):
             return []
         return await self.handle(dispatcher, tracker)
 
+    @abc.abstractmethod
     async def handle(self, dispatcher: CollectingDispatcher,
                      tracker: Tracker) -> List[EventType]:
-        raise NotImplementedError
+        """The step itself, once the intent is known to come from the staff side."""
 
 
 class ActionHandoffTaken(_ExternalAction):

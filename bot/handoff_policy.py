@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
+from rasa.core.constants import POLICY_PRIORITY
 from rasa.core.policies.policy import Policy, PolicyPrediction
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.shared.core.constants import ACTION_LISTEN_NAME, POLICY_PRIORITY
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -28,6 +29,7 @@ CALLBACK_ACTION = "action_handoff_callback"
 PASSTHROUGH_INTENTS = frozenset({contract.INTENT_END_HANDOFF, "cancel"}) | \
     contract.HANDOFF_SYSTEM_INTENTS
 ACTION_FOR_STATE = {"active": SILENT_ACTION, "callback": CALLBACK_ACTION}
+OWN_ACTIONS = frozenset(ACTION_FOR_STATE.values())
 
 
 @DefaultV1Recipe.register(
@@ -51,6 +53,10 @@ class HandoffPolicy(Policy):
         rule_only_data: Optional[Dict[str, Any]] = None, **kwargs: Any,
     ) -> PolicyPrediction:
         probabilities = self._default_predictions(domain)
+        if tracker.latest_action_name in OWN_ACTIONS:
+            # Whatever the state became, these actions end the turn.
+            probabilities[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0
+            return self._prediction(probabilities, is_no_user_prediction=True)
         action = ACTION_FOR_STATE.get(tracker.get_slot(contract.SLOT_HANDOFF_STATE))
         intent = (tracker.latest_message.intent or {}).get("name") if tracker.latest_message else None
         if action is None or action not in domain.action_names_or_texts:
@@ -59,12 +65,7 @@ class HandoffPolicy(Policy):
             return self._prediction(probabilities)
         if action == CALLBACK_ACTION and intent in contract.HANDOFF_SYSTEM_INTENTS:
             return self._prediction(probabilities)
-        last = tracker.latest_action_name
-        if last == ACTION_LISTEN_NAME:
-            chosen = action
-        elif last == action:
-            chosen = ACTION_LISTEN_NAME
-        else:
+        if tracker.latest_action_name != ACTION_LISTEN_NAME:
             return self._prediction(probabilities)
-        probabilities[domain.index_for_action(chosen)] = 1.0
+        probabilities[domain.index_for_action(action)] = 1.0
         return self._prediction(probabilities, is_no_user_prediction=True)

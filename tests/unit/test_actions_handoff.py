@@ -198,3 +198,23 @@ async def test_silent_action_notices_a_ticket_ended_elsewhere(dispatcher, domain
     events = await ActionHandoffSilent().run(dispatcher, tracker("alo", "greet"), domain)
     assert events == [SlotSet("handoff_state", None)]
     assert "đã kết thúc" in dispatcher.messages[0]["answer"]
+
+
+def test_the_staff_side_names_are_declared_and_out_of_citizens_reach():
+    import yaml
+
+    from dichvucong import contract, inbound
+    from dichvucong.settings import PROJECT_ROOT
+
+    data = yaml.safe_load((PROJECT_ROOT / "domain" / "handoff.yml").read_text(encoding="utf-8"))
+    slot = data["slots"][contract.SLOT_HANDOFF_STATE]
+    assert [m["type"] for m in slot["mappings"]] == ["custom"]
+    for intent in contract.HANDOFF_SYSTEM_INTENTS:
+        assert intent in contract.domain_intents()
+        assert intent not in contract.citizen_intents()
+        assert inbound.guard_payload(f'/{intent}{{"handoff_text":"x"}}') == \
+            f'{intent}{{"handoff_text":"x"}}'
+    assert contract.INTENT_END_HANDOFF in contract.citizen_intents()
+    # A citizen's button cannot carry the staff side's entities nor set the state.
+    assert inbound.guard_payload('/end_handoff{"handoff_text":"x","handoff_state":"active"}') == \
+        "/end_handoff"
