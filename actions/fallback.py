@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.handoff import OFFER_RESPONSE
+from actions.handoff import OFFER_RESPONSE, STATE
 from actions.handoff_session import end_for_citizen
 from actions.procedures import mentioned_procedures
 from dichvucong.contract import INTENT_FALLBACK
@@ -148,8 +148,10 @@ class ActionCancel(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        ended = await asyncio.to_thread(end_for_citizen, dispatcher, tracker)
-        if ended is not None:
-            return ended
+        # The slot mirrors the queue: only a conversation with a request asks it.
+        if tracker.get_slot(STATE) in ("queued", "active"):
+            ended = await asyncio.to_thread(end_for_citizen, dispatcher, tracker)
+            if ended is not None:
+                return ended
         dispatcher.utter_message(response="utter_cancelled")
         return [SlotSet("pending_topic", None), SlotSet("life_event", None)]

@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from functools import lru_cache
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
 
 from dichvucong import contract
 from dichvucong.handoff.hours import OfficeHours, describe_opening
 from dichvucong.handoff.queue import HandoffQueue, Ticket
 from dichvucong.knowledge.base import default_knowledge_base
 from dichvucong.settings import settings
+
+logger = logging.getLogger(__name__)
 
 STATE = contract.SLOT_HANDOFF_STATE
 # The offer made after two failed answers (actions/fallback.py): accepting it
@@ -126,6 +130,18 @@ class ActionHandoff(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[EventType]:
+        try:
+            return await self.hand_over(dispatcher, tracker)
+        except SQLAlchemyError:
+            # No queue (database down or not migrated): the contacts still help.
+            logger.exception("handoff queue unavailable")
+            lines = ["Hiện tôi chưa chuyển được câu hỏi cho cán bộ. Bạn có thể liên hệ:",
+                     *hotline_lines(tracker), PASSWORD_WARNING]
+            dispatcher.utter_message(response="utter_handoff", answer="\n".join(lines))
+            return []
+
+    async def hand_over(self, dispatcher: CollectingDispatcher,
+                        tracker: Tracker) -> List[EventType]:
         q = queue()
         ticket = await call(q.ticket_for, tracker.sender_id)
         if ticket is not None and ticket.status == "active":

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import abc
+import logging
 import re
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
 
 from actions import handoff as core
 from actions.dossier_lookup import _is_external as is_external
@@ -15,6 +17,8 @@ from actions.handoff import REPLY_HERE, STATE, call, channel_of, hotline_lines, 
 from dichvucong import contract
 from dichvucong.handoff.queue import HandoffError
 from dichvucong.privacy import mask_digits, normalize_phone
+
+logger = logging.getLogger(__name__)
 
 ENDED = "Cuộc trò chuyện với cán bộ đã kết thúc; trợ lý tự động sẽ tiếp tục hỗ trợ bạn."
 TIMED_OUT = ("Cuộc trò chuyện với cán bộ đã kết thúc vì một thời gian không có tin nhắn; "
@@ -32,10 +36,14 @@ def entity(tracker: Tracker, name: str) -> Optional[str]:
 
 def end_for_citizen(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
     """End or withdraw the conversation's request; None when there was none."""
-    ticket = core.queue().ticket_for(tracker.sender_id)
-    if ticket is None:
+    try:
+        ticket = core.queue().ticket_for(tracker.sender_id)
+        if ticket is None:
+            return None
+        core.queue().cancel(tracker.sender_id, "citizen")
+    except SQLAlchemyError:
+        logger.exception("handoff queue unavailable; the request was not withdrawn")
         return None
-    core.queue().cancel(tracker.sender_id, "citizen")
     if ticket.status == "active":
         dispatcher.utter_message(response="utter_handoff_ended", answer=ENDED)
     else:

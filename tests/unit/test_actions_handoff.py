@@ -185,13 +185,28 @@ async def test_ended_by_operator_or_timeout_tells_the_citizen(dispatcher, domain
 
 async def test_cancel_withdraws_a_queued_request(dispatcher, domain, queue):
     queue.request(SENDER, "telegram")
-    events = await ActionCancel().run(dispatcher, tracker("hủy", "cancel"), domain)
+    events = await ActionCancel().run(
+        dispatcher, tracker("hủy", "cancel", slots={"handoff_state": "queued"}), domain)
     assert events == [SlotSet("handoff_state", None)]
     assert "hủy yêu cầu gặp cán bộ" in dispatcher.messages[0]["answer"]
     assert queue.ticket_for(SENDER) is None
     dispatcher.messages.clear()
-    await ActionCancel().run(dispatcher, tracker("hủy", "cancel"), domain)
+    await ActionCancel().run(
+        dispatcher, tracker("hủy", "cancel", slots={"handoff_state": "queued"}), domain)
     assert dispatcher.messages[0]["response"] == "utter_cancelled"
+
+
+async def test_without_the_queue_the_contacts_still_answer(dispatcher, domain, tmp_path,
+                                                          monkeypatch, open_office):
+    unmigrated = HandoffQueue(f"sqlite:///{tmp_path / 'empty.db'}")
+    monkeypatch.setattr(handoff, "queue", lambda: unmigrated)
+    assert await ActionHandoff().run(dispatcher, tracker("gặp cán bộ", "request_human"),
+                                     domain) == []
+    text = dispatcher.messages[0]["answer"]
+    assert "chưa chuyển được" in text and "18001096" in text
+    events = await ActionCancel().run(
+        dispatcher, tracker("hủy", "cancel", slots={"handoff_state": "queued"}), domain)
+    assert dispatcher.messages[-1]["response"] == "utter_cancelled" and events
 
 
 async def test_silent_action_notices_a_ticket_ended_elsewhere(dispatcher, domain, queue):
