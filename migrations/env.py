@@ -7,6 +7,7 @@ from logging.config import fileConfig
 from alembic import context
 
 import bot.console.db  # noqa: F401  (console tables share the metadata)
+import dichvucong.handoff.models  # noqa: F401  (handoff tables share it too)
 from dichvucong.dossiers.models import Base
 from dichvucong.dossiers.store import make_engine
 from dichvucong.settings import settings
