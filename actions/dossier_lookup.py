@@ -85,7 +85,7 @@ def _shared_phone(tracker: Tracker) -> Optional[str]:
     return phone if isinstance(phone, str) and phone else None
 
 
-def _is_external(tracker: Tracker) -> bool:
+def is_external(tracker: Tracker) -> bool:
     """True for an intent sent through the authenticated Rasa API (trigger_intent)."""
     metadata = tracker.latest_message.get("metadata") or {}
     return metadata.get("is_external") is True
@@ -283,7 +283,7 @@ class ActionNotifyDossierUpdate(Action):
         entities = {e.get("entity"): e.get("value") for e in tracker.latest_message.get("entities") or []}
         code = entities.get("dossier_code")
         kind = entities.get("reminder") or "status"
-        if not _is_external(tracker) or not isinstance(code, str):
+        if not is_external(tracker) or not isinstance(code, str):
             logger.warning("notice refused: not sent through the Rasa API")
             return []
         repo = repository()

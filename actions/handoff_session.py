@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions import handoff as core
-from actions.dossier_lookup import _is_external as is_external
+from actions.dossier_lookup import is_external
 from actions.handoff import REPLY_HERE, STATE, call, channel_of, hotline_lines, question_of
 from dichvucong import contract
 from dichvucong.handoff.queue import HandoffError

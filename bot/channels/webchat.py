@@ -32,12 +32,13 @@ from sanic.response import HTTPResponse
 
 from bot.channels.observe import install_process_logging, observed, refused, request_metadata
 from bot.channels.safety import error_reply, handle_turn
-from dichvucong import inbound, keys
+from dichvucong import contract, inbound, keys
 
 logger = logging.getLogger(__name__)
 
 PAGE = Path(__file__).resolve().parent.parent / "webchat" / "index.html"
 TOKEN_HEADER = "X-Webchat-Token"
+FORWARDED = "Tin nhắn của bạn đã được chuyển tới cán bộ đang hỗ trợ."
 BAD_SESSION = "Phiên trò chuyện không hợp lệ hoặc đã hết hạn. Bạn vui lòng tải lại trang."
 
 
@@ -96,7 +97,7 @@ class WebChatInput(InputChannel):
                 metadata=request_metadata(self.name(), request),
             )
             failed = await handle_turn(on_new_message, message, self.name())
-            return failed or response.json(collector.messages)
+            return failed or response.json(await self._reply(request, sender, collector.messages))
 
         @webchat.route("/updates", methods=["GET"])
         async def updates(request: Request) -> HTTPResponse:
@@ -117,6 +118,19 @@ class WebChatInput(InputChannel):
             return response.json(proactive_messages(events, after))
 
         return webchat
+
+    async def _reply(self, request: Request, sender: str, messages: list) -> list:
+        """The turn's messages; a silent turn while staff answer says so, not "no answer"."""
+        if messages:
+            return messages
+        try:
+            tracker = await request.app.ctx.agent.tracker_store.retrieve(self.conversation(sender))
+        except Exception:
+            logger.exception("webchat: tracker unavailable after a silent turn")
+            return messages
+        if tracker and tracker.get_slot(contract.SLOT_HANDOFF_STATE) == "active":
+            return [{"recipient_id": sender, "text": FORWARDED, "notice": True}]
+        return messages
 
 
 def proactive_messages(events, after: float) -> Dict[str, Any]:

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import time
-import urllib.request
 
 import pytest
 
@@ -27,6 +24,7 @@ from tests.support.console import (
     add_users,
     make_workspace,
     sample_conversations,
+    start_console,
     today_vn,
     write_tracker,
 )
@@ -67,23 +65,10 @@ def console(tmp_path_factory):
         RASA_API_TOKEN="test-token",
         CONSOLE_PORT=str(port),
     )
-    log = open(root / "console.log", "wb")
-    process = subprocess.Popen([sys.executable, "-m", "bot.console"], cwd=ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url + "/login", timeout=2).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.time() > deadline:
-                raise RuntimeError((root / "console.log").read_text()[-3000:]) from None
-            time.sleep(0.3)
+    process, url = start_console(root, env)
     yield {"url": url, "workspace": workspace, "rasa": rasa, "log": root / "console.log"}
     process.terminate()
     process.wait(timeout=30)
-    log.close()
     rasa.close()
 
 

@@ -874,15 +874,10 @@ def test_missing_credentials_are_named():
 # ---------------------------------------------------------------- end to end
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory):
-    """The real assistant with the Zalo channel pointed at a local fake of Zalo's APIs."""
-    from tests.support.servers import MODEL, ROOT, Assistant
+def zalo_credentials(workdir: Path, server: FakeZalo) -> Path:
+    """credentials.yml plus a Zalo channel pointed at ``server``."""
+    from tests.support.servers import ROOT
 
-    if not MODEL.exists():
-        pytest.fail(f"{MODEL} is missing: run `make train`")
-    workdir = tmp_path_factory.mktemp("zalo")
-    server = FakeZalo(app_id=APP_ID, app_secret=APP_SECRET).start()
     settings = {
         "app_id": APP_ID, "oa_secret_key": OA_SECRET, "access_token": "access-0",
         "refresh_token": "refresh-0", "app_secret": APP_SECRET, "api_base_url": server.url,
@@ -896,6 +891,19 @@ def live(tmp_path_factory):
         + "".join(f"  {key}: {json.dumps(value)}\n" for key, value in settings.items()),
         encoding="utf-8",
     )
+    return credentials
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    """The real assistant with the Zalo channel pointed at a local fake of Zalo's APIs."""
+    from tests.support.servers import MODEL, Assistant
+
+    if not MODEL.exists():
+        pytest.fail(f"{MODEL} is missing: run `make train`")
+    workdir = tmp_path_factory.mktemp("zalo")
+    server = FakeZalo(app_id=APP_ID, app_secret=APP_SECRET).start()
+    credentials = zalo_credentials(workdir, server)
     assistant = Assistant(workdir, credentials=credentials)
     try:
         assistant.start()

@@ -303,6 +303,31 @@ def settings_for(workspace: Workspace, tracker_db: Path, database_url: str, **en
     return Settings.from_env(values)
 
 
+def start_console(root: Path, env: Dict[str, str], timeout: float = 90):
+    """``python -m bot.console`` with ``env``, once its login page answers.
+
+    Returns the process and its URL; the log is ``root/console.log``, whose end
+    is the error when the console stops or never answers.
+    """
+    import subprocess
+    import time
+    import urllib.request
+
+    with open(root / "console.log", "wb") as log:  # the child keeps its own handle
+        process = subprocess.Popen([sys.executable, "-m", "bot.console"], cwd=ROOT, env=env,
+                                   stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{env['CONSOLE_PORT']}"
+    deadline = time.time() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url + "/login", timeout=2).close()
+            return process, url
+        except OSError:
+            if process.poll() is not None or time.time() > deadline:
+                raise RuntimeError((root / "console.log").read_text()[-3000:]) from None
+            time.sleep(0.3)
+
+
 def add_users(database_url: str) -> None:
     from bot.console.auth import Accounts
     from bot.console.db import Database
