@@ -3,7 +3,8 @@
 Rasa 3.6 spends much of a turn's CPU outside the model (issue 12's profile):
 the action-result JSON-schema check rebuilds and re-checks its schema on every
 call, and the SQL tracker store re-reads and re-parses the whole conversation
-on every message; and loading the model runs a training step only to build
+on every message; the graph runner schedules its nodes through dask on
+every call (``graph_runner``); and loading the model runs a training step only to build
 the weights it then overwrites (``model_load``, most of the server's ready
 time). The fixes are switched on by ``install()``, which the
 tracker store calls when Rasa creates it, so they run only in a Rasa server
@@ -30,7 +31,7 @@ import rasa
 
 SUPPORTED_RASA = "3.6.21"
 # In the order `make bench --steps` switches them on.
-STEPS = ("schema", "tracker", "load")
+STEPS = ("schema", "tracker", "graph", "load")
 _installed: set = set()
 
 
@@ -75,6 +76,11 @@ def install() -> FrozenSet[str]:
 
         action_schema.install()
         _installed.add("schema")
+    if "graph" in steps and "graph" not in _installed:
+        from bot.patches import graph_runner
+
+        graph_runner.install()
+        _installed.add("graph")
     if "load" in steps and "load" not in _installed:
         from bot.patches import model_load
 

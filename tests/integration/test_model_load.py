@@ -50,3 +50,38 @@ def test_fast_load_predicts_as_rasas_load(monkeypatch, caplog):
         assert [name for name, _ in a] == [name for name, _ in b], text
         np.testing.assert_allclose([c for _, c in a], [c for _, c in b], rtol=0, atol=1e-6,
                                    err_msg=text)
+
+
+def _turns(monkeypatch, runner_run, texts):
+    """NLU and the first policy prediction of each message, in a fresh conversation."""
+    from rasa.core.channels.channel import UserMessage
+    from rasa.engine.runner.dask import DaskGraphRunner
+
+    monkeypatch.setattr(DaskGraphRunner, "run", runner_run)
+    agent = Agent.load(str(MODEL))
+    loop = asyncio.new_event_loop()
+    out = []
+    try:
+        for index, text in enumerate(texts):
+            sender = f"graph-{index}"
+            parsed = loop.run_until_complete(agent.parse_message(text))
+            loop.run_until_complete(agent.processor.log_message(
+                UserMessage(text, sender_id=sender), should_save_tracker=True))
+            prediction = loop.run_until_complete(agent.processor.predict_next_for_sender_id(sender))
+            out.append((parsed["intent"]["name"], round(parsed["intent"]["confidence"], 6),
+                        sorted(e["entity"] + "=" + str(e["value"]) for e in parsed["entities"]),
+                        prediction["scores"][0]["action"], prediction["policy"]))
+    finally:
+        loop.close()
+    return out
+
+
+def test_sequential_graph_runner_gives_dasks_results(monkeypatch):
+    from bot.patches import graph_runner
+
+    texts = list(_messages())[::7]
+    assert len(texts) > 80
+    stock = _turns(monkeypatch, graph_runner.ORIGINAL, texts)
+    sequential = _turns(monkeypatch, graph_runner.run, texts)
+    for text, a, b in zip(texts, stock, sequential):
+        assert a == b, text

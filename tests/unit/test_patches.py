@@ -27,7 +27,7 @@ def test_a_replacement_refuses_another_rasa(monkeypatch):
         RedactingSQLTrackerStore(DOMAIN, dialect="sqlite", db=":memory:")
 
 
-@pytest.mark.parametrize("raw,steps", [(None, {"schema", "tracker", "load"}), ("all", {"schema", "tracker", "load"}),
+@pytest.mark.parametrize("raw,steps", [(None, {"schema", "tracker", "graph", "load"}), ("all", {"schema", "tracker", "graph", "load"}),
                                        ("none", set()), ("schema", {"schema"})])
 def test_steps_are_chosen_by_the_environment(monkeypatch, raw, steps):
     if raw is None:
