@@ -146,6 +146,7 @@ def run_steps(args: argparse.Namespace, model: Path, workroot: Path) -> List[Dic
                           bench_load.closed_loop(stack.url, convs, args.step_concurrency,
                                                  args.seconds, "steps"))
             row["steps"] = enabled
+            row["ready"] = stack.ready_seconds
             rows.append(row)
         finally:
             stack.stop()

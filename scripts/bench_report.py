@@ -89,11 +89,11 @@ def _steps(steps: List[Dict]) -> List[str]:
     if not steps:
         return ["Not measured in this run (`python scripts/bench.py --steps`)."]
     lines = ["| fixes enabled (ASSISTANT_HOTPATH) | msg/s | p50 / p95 / p99 ms | "
-             "CPU ms/msg | errors |", "|---|---|---|---|---|"]
+             "CPU ms/msg | errors | server ready |", "|---|---|---|---|---|---|"]
     for row in steps:
         lines.append(f"| {row['steps']} | {_f(row['throughput'], 1)} | {_f(row['p50'])} / "
                      f"{_f(row['p95'])} / {_f(row['p99'])} | {_f(row['cpu_ms'], 1)} "
-                     f"| {row['errors']}/{row['messages']} |")
+                     f"| {row['errors']}/{row['messages']} | {_f(row.get('ready'), 1)} s |")
     return lines
 
 
