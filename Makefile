@@ -87,8 +87,8 @@ test-unit: $(STAMP) ## Fast tests only: no trained model, PostgreSQL or Chromium
 fuzz: $(MODEL) ## 10,000 hostile inputs on every channel; figures in reports/fuzz.md (FUZZ_ARGS="--inputs 500")
 	$(PY) scripts/fuzz.py $(FUZZ_ARGS)
 
-eval: $(MODEL) ## NLU report per writing style vs Rasa's default config (reports/); EVAL_ARGS="--train" also times training
-	$(PY) -m bot.eval_report $(EVAL_ARGS)
+eval: $(MODEL) ## NLU report per writing style: config.yml vs the pipeline it replaced and Rasa's default config (reports/); EVAL_ARGS="--train" also times training
+	$(PY) -m bot.eval_report --previous-config bench/nlu/c0_current.yml $(EVAL_ARGS)
 
 crossval: $(STAMP) ## 5-fold cross-validation of config.yml on data/nlu, the NLU study's protocol (reports/crossval.md, slow)
 	rm -rf reports/crossval && mkdir -p reports/crossval

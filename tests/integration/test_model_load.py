@@ -46,7 +46,7 @@ def test_fast_load_predicts_as_rasas_load(monkeypatch, caplog):
         fast = _rankings(monkeypatch, model_load.load, texts)
     # The fast path was taken, not its fallback to Rasa's training step.
     assert not [r for r in caplog.records if r.name == model_load.__name__]
-    for text, a, b in zip(texts, stock, fast):
+    for text, a, b in zip(texts, stock, fast, strict=True):
         assert [name for name, _ in a] == [name for name, _ in b], text
         np.testing.assert_allclose([c for _, c in a], [c for _, c in b], rtol=0, atol=1e-6,
                                    err_msg=text)
@@ -83,5 +83,5 @@ def test_sequential_graph_runner_gives_dasks_results(monkeypatch):
     assert len(texts) > 80
     stock = _turns(monkeypatch, graph_runner.ORIGINAL, texts)
     sequential = _turns(monkeypatch, graph_runner.run, texts)
-    for text, a, b in zip(texts, stock, sequential):
+    for text, a, b in zip(texts, stock, sequential, strict=True):
         assert a == b, text
