@@ -112,15 +112,21 @@ NOTES = """## What bounds the figures
   saturation ratio is only as good as the share of CPU each stack got in its
   phase; CPU ms per message (Rasa process + its action server, from /proc) is
   the steadier comparison.
-* **What a message costs after the fixes** (cProfile of our Rasa server under
-  closed-loop load): the NLU pipeline (DIET's forward pass) and the policies,
-  the tracker store's commit (SQLite syncs the file on every turn; PostgreSQL
-  in the cluster does not hold the event loop as long), and the HTTP round
-  trip to the action server. The action-result schema check, once about half
-  of our CPU per message, is gone (see the steps table).
-* **Ready time** is bounded by Rasa's model loading: DIET's `load` runs one
-  training step to build its weights (TensorFlow graph tracing), about 20 s
-  on a loaded machine; nothing in our code is on that path.
+* **What a message costs after the fixes** (py-spy of our Rasa server under
+  closed-loop load, 2 December): NLU about a third (DIET's forward pass half of
+  it, our rule-based extractors a fifth), the tracker store's save about a
+  fifth (SQLAlchemy's flush and commit; SQLite syncs the file on every turn)
+  and its retrieval a tenth, the policies and the HTTP round trip to the
+  action server the rest. The action-result schema check (once about half of
+  our CPU per message) and dask's scheduling of the prediction graph are gone
+  (see the steps table). What is left is spread over the framework's own
+  per-message work; no single replacement left would give the 5×.
+* **One process per replica.** A Rasa server handles its turns on one event
+  loop, so one replica uses about one core; the cluster (`make cluster`, two
+  replicas) is the way to use both cores, and `--target` loads it.
+* **Ready time** is now bounded by importing Rasa and TensorFlow (about 8 s)
+  and tracing DIET's prediction graph: the training step Rasa's load ran only
+  to build weights is gone (`load` step; the steps table shows its effect).
 * **The default configuration's model** is trained with fewer epochs when the
   bench trains it (full Rasa defaults take about 40 minutes here); the work per
   message does not depend on the number of epochs.
