@@ -19,7 +19,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dichvucong import contract
 from dichvucong.handoff.hours import OfficeHours, describe_opening
-from dichvucong.handoff.queue import HandoffQueue, Ticket
+from dichvucong.handoff.queue import HandoffQueue
+from dichvucong.handoff.tickets import Ticket
 from dichvucong.knowledge.base import default_knowledge_base
 from dichvucong.settings import settings
 

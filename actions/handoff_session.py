@@ -15,7 +15,7 @@ from actions import handoff as core
 from actions.dossier_lookup import is_external
 from actions.handoff import REPLY_HERE, STATE, call, channel_of, hotline_lines, question_of
 from dichvucong import contract
-from dichvucong.handoff.queue import HandoffError
+from dichvucong.handoff.tickets import HandoffError
 from dichvucong.privacy import mask_digits, normalize_phone
 
 logger = logging.getLogger(__name__)

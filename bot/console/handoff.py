@@ -24,7 +24,8 @@ from bot.console.settings import Settings
 from bot.console.tracker_reader import TrackerReader
 from dichvucong import contract
 from dichvucong.handoff import relay
-from dichvucong.handoff.queue import Callback, HandoffError, HandoffQueue, Ticket
+from dichvucong.handoff.queue import HandoffQueue
+from dichvucong.handoff.tickets import Callback, HandoffError, Ticket
 from dichvucong.knowledge.answers import TOPIC_BY_INTENT, TOPIC_HEADINGS, compose
 from dichvucong.knowledge.base import default_knowledge_base
 from dichvucong.rasa_api import RasaApi

@@ -13,7 +13,8 @@ import logging
 from typing import List, Optional
 
 from dichvucong import contract
-from dichvucong.handoff.queue import HandoffError, HandoffQueue, Ticket
+from dichvucong.handoff.queue import HandoffQueue
+from dichvucong.handoff.tickets import HandoffError, Ticket
 from dichvucong.rasa_api import RasaApi, RasaUnreachable
 
 logger = logging.getLogger(__name__)

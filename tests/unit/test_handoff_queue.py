@@ -7,7 +7,8 @@ import pytest
 
 from dichvucong.dossiers.store import migrate
 from dichvucong.handoff.hours import HoursError, OfficeHours, describe_opening, parse_hours
-from dichvucong.handoff.queue import AlreadyTaken, HandoffError, HandoffQueue
+from dichvucong.handoff.queue import HandoffQueue
+from dichvucong.handoff.tickets import AlreadyTaken, HandoffError
 from dichvucong.settings import HandoffSettings
 
 UTC = dt.timezone.utc

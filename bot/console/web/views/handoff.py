@@ -37,7 +37,7 @@ from bot.console.web.responses import (
     render,
 )
 from dichvucong.handoff import relay
-from dichvucong.handoff.queue import HandoffError, HandoffNotFound
+from dichvucong.handoff.tickets import HandoffError, HandoffNotFound
 
 logger = logging.getLogger(__name__)
 
