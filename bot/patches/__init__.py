@@ -24,6 +24,7 @@ unset or ``all`` = every step, ``none`` = none, or a comma list of STEPS.
 """
 from __future__ import annotations
 
+import importlib
 import os
 from typing import FrozenSet
 
@@ -33,6 +34,17 @@ SUPPORTED_RASA = "3.6.21"
 # In the order `make bench --steps` switches them on.
 STEPS = ("schema", "tracker", "graph", "load")
 _installed: set = set()
+# Installed whatever ASSISTANT_HOTPATH says: they are behaviour, not speed.
+ALWAYS = ("action_unavailable", "tracker_store_failsafe")
+# (step, module in bot.patches) in installation order; "tracker" has no module
+# here: the tracker store itself switches its memory on (bot/tracker_store.py).
+_REPLACEMENTS = (
+    ("action_unavailable", "action_unavailable"),
+    ("tracker_store_failsafe", "tracker_store_failsafe"),
+    ("schema", "action_schema"),
+    ("graph", "graph_runner"),
+    ("load", "model_load"),
+)
 
 
 def require_rasa(what: str) -> None:
@@ -61,29 +73,8 @@ def install() -> FrozenSet[str]:
     """Apply the enabled process-wide replacements once; returns the enabled steps."""
     require_rasa("bot.patches")
     steps = enabled()
-    if "action_unavailable" not in _installed:
-        from bot.patches import action_unavailable
-
-        action_unavailable.install()
-        _installed.add("action_unavailable")
-    if "tracker_store_failsafe" not in _installed:
-        from bot.patches import tracker_store_failsafe
-
-        tracker_store_failsafe.install()
-        _installed.add("tracker_store_failsafe")
-    if "schema" in steps and "schema" not in _installed:
-        from bot.patches import action_schema
-
-        action_schema.install()
-        _installed.add("schema")
-    if "graph" in steps and "graph" not in _installed:
-        from bot.patches import graph_runner
-
-        graph_runner.install()
-        _installed.add("graph")
-    if "load" in steps and "load" not in _installed:
-        from bot.patches import model_load
-
-        model_load.install()
-        _installed.add("load")
+    for step, module in _REPLACEMENTS:
+        if (step in ALWAYS or step in steps) and step not in _installed:
+            importlib.import_module(f"bot.patches.{module}").install()
+            _installed.add(step)
     return steps

@@ -23,14 +23,17 @@ from rasa.engine.runner.dask import DaskGraphRunner
 ORIGINAL = DaskGraphRunner.run
 
 
-def _order(runner: DaskGraphRunner, targets: Tuple[str, ...]) -> List[Tuple[str, Tuple[str, ...]]]:
-    """Nodes the targets need, parents first, each with its parents' names."""
-    cache: Dict[Tuple[str, ...], List[Tuple[str, Tuple[str, ...]]]] = runner.__dict__.setdefault(
+Order = List[Tuple[str, Tuple[str, ...]]]
+
+
+def _order(runner: DaskGraphRunner, targets: Tuple[str, ...]) -> Tuple[Order, frozenset]:
+    """Nodes the targets need, parents first, each with its parents' names; and their names."""
+    cache: Dict[Tuple[str, ...], Tuple[Order, frozenset]] = runner.__dict__.setdefault(
         "_sequential_orders", {})
     if targets in cache:
         return cache[targets]
     nodes = runner._graph_schema.minimal_graph_schema(list(targets)).nodes
-    order: List[Tuple[str, Tuple[str, ...]]] = []
+    order: Order = []
     seen: set = set()
 
     def visit(name: str) -> None:
@@ -44,8 +47,8 @@ def _order(runner: DaskGraphRunner, targets: Tuple[str, ...]) -> List[Tuple[str,
 
     for target in targets:
         visit(target)
-    cache[targets] = order
-    return order
+    cache[targets] = order, frozenset(name for name, _ in order)
+    return cache[targets]
 
 
 def run(
@@ -54,9 +57,8 @@ def run(
     targets: Optional[List[str]] = None,
 ) -> Dict[str, Any]:
     run_targets = tuple(targets if targets else self._graph_schema.target_names)
-    order = _order(self, run_targets)
+    order, names = _order(self, run_targets)
     results: Dict[str, Any] = {}
-    names = {name for name, _ in order}
     for input_name, input_value in (inputs or {}).items():
         if isinstance(input_value, str) and input_value in names:
             raise GraphRunError(
