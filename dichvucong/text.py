@@ -121,6 +121,15 @@ def _near(word: str, target: str) -> bool:
     return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
 
 
+def _typo(word: str, target: str) -> bool:
+    """``word`` is a typo of ``target``: one edit away, and both of three letters or more.
+
+    Words of one or two letters are nearly always real words, not typos:
+    "bà từ quê" is not "báo tử", "bà" being one letter from "báo".
+    """
+    return len(word) >= 3 and len(target) >= 3 and _near(word, target)
+
+
 @lru_cache(maxsize=8192)
 def _phrase_words(phrase: str) -> Tuple[str, ...]:
     # Every message is matched against every alias: fold each alias once, not per message.
@@ -138,6 +147,30 @@ def _words(text: str) -> List[Tuple[str, int, int]]:
     return words
 
 
+@lru_cache(maxsize=64)
+def _phrase_index(
+    items: Tuple[Tuple[str, str], ...]
+) -> Tuple[Dict[str, List[Tuple[int, Tuple[str, ...], str]]], Dict[str, List[Tuple[int, Tuple[str, ...], str]]]]:
+    """The phrases by their first word, and (for typo matches) by their second word.
+
+    A window that matches a phrase with at most one word wrong has either its
+    first word right or, when the first word is the wrong one, its second
+    word right; so these two tables yield every candidate the scan of all
+    phrases would, and a message is compared with a handful of phrases
+    instead of every alias at every position (the parse hot path, issue 14).
+    """
+    by_first: Dict[str, List[Tuple[int, Tuple[str, ...], str]]] = {}
+    by_second: Dict[str, List[Tuple[int, Tuple[str, ...], str]]] = {}
+    for order, (phrase, label) in enumerate(items):
+        needle = _phrase_words(phrase)
+        if not needle:
+            continue
+        by_first.setdefault(needle[0], []).append((order, needle, label))
+        if len(needle) >= 2:
+            by_second.setdefault(needle[1], []).append((order, needle, label))
+    return by_first, by_second
+
+
 def find_phrases(
     text: str, phrases: Dict[str, str], typos: bool = True
 ) -> List[Tuple[int, int, str, str]]:
@@ -146,30 +179,36 @@ def find_phrases(
     ``phrases`` maps a phrase (any spelling) to a label. Both sides are
     compared as canonical words ("đk kết hôn" matches "đăng ký kết hôn").
     With ``typos``, a phrase of two or more words also matches when one word
-    of three letters or more is one edit away ("khai sanh", "bằg lái").
+    of three letters or more is one edit away from a word of three letters
+    or more ("khai sanh", "bằg lái", but not "bà từ" for "báo tử").
     Returns ``(start, end, label, matched_text)`` with offsets into ``text``;
-    overlapping matches keep the longest, exact matches before typo matches.
+    overlapping matches keep the longest, exact matches before typo matches,
+    and among equals the phrase listed first, then the earlier position.
     """
     words = _words(text)
     seq = [w for w, _, _ in words]
+    by_first, by_second = _phrase_index(tuple(phrases.items()))
     hits = []
-    for phrase, label in phrases.items():
-        needle = _phrase_words(phrase)
-        size = len(needle)
-        for i in range(len(seq) - size + 1):
-            window = seq[i:i + size]
-            misses = [k for k in range(size) if window[k] != needle[k]]
+    seen = set()
+    for i, word in enumerate(seq):
+        candidates = list(by_first.get(word, ()))
+        if typos and i + 1 < len(seq):
+            candidates += by_second.get(seq[i + 1], ())
+        for order, needle, label in candidates:
+            size = len(needle)
+            if i + size > len(seq) or (order, i) in seen:
+                continue
+            misses = [k for k in range(size) if seq[i + k] != needle[k]]
             exact = not misses
-            near = (
-                typos and size >= 2 and len(misses) == 1
-                and len(needle[misses[0]]) >= 3 and _near(window[misses[0]], needle[misses[0]])
-            )
+            near = typos and size >= 2 and len(misses) == 1 and _typo(seq[i + misses[0]], needle[misses[0]])
             if exact or near:
+                seen.add((order, i))
                 start, end = words[i][1], words[i + size - 1][2]
-                hits.append((start, end, label, text[start:end], exact))
-    hits.sort(key=lambda h: (not h[4], -(h[1] - h[0]), h[0]))
+                hits.append((not exact, -(end - start), start, order, i, label, text[start:end]))
+    hits.sort()
     chosen: List[Tuple[int, int, str, str]] = []
-    for start, end, label, matched, _ in hits:
+    for _, _, start, _, _, label, matched in hits:
+        end = start + len(matched)
         if all(end <= c[0] or start >= c[1] for c in chosen):
             chosen.append((start, end, label, matched))
     return sorted(chosen)

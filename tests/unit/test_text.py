@@ -65,3 +65,51 @@ def test_find_phrases_tolerates_one_typo_in_longer_phrases():
     # One-word phrases need an exact match.
     assert find_phrases("hoa", {"hộ": "x"}) == []
     assert find_phrases("bằng lá", {"bằng": "x"}) == [(0, 4, "x", "bằng")]
+
+
+def test_find_phrases_does_not_read_short_real_words_as_typos():
+    phrases = {"báo tử": "khai_tu", "khai sinh": "khai_sinh"}
+    assert find_phrases("ông bà từ quê ra chơi", phrases) == []
+    assert [h[2] for h in find_phrases("bao tu cho ong", phrases)] == ["khai_tu"]
+    assert [h[2] for h in find_phrases("kai sinh", phrases)] == ["khai_sinh"]
+
+
+def _scan_every_phrase(text, phrases, typos=True):
+    """The definition find_phrases' index must agree with: every phrase at every position."""
+    from dichvucong.text import _phrase_words, _typo, _words
+
+    words = _words(text)
+    seq = [w for w, _, _ in words]
+    hits = []
+    for phrase, label in phrases.items():
+        needle = _phrase_words(phrase)
+        for i in range(len(seq) - len(needle) + 1):
+            misses = [k for k in range(len(needle)) if seq[i + k] != needle[k]]
+            near = typos and len(needle) >= 2 and len(misses) == 1 and _typo(seq[i + misses[0]], needle[misses[0]])
+            if not misses or near:
+                start, end = words[i][1], words[i + len(needle) - 1][2]
+                hits.append((start, end, label, text[start:end], not misses))
+    hits.sort(key=lambda h: (not h[4], -(h[1] - h[0]), h[0]))
+    chosen = []
+    for start, end, label, matched, _ in hits:
+        if all(end <= c[0] or start >= c[1] for c in chosen):
+            chosen.append((start, end, label, matched))
+    return sorted(chosen)
+
+
+def test_find_phrases_index_finds_what_scanning_every_phrase_finds():
+    import random
+
+    phrases = {
+        "khai sinh": "a", "đăng ký khai sinh": "a", "khai tử": "b", "báo tử": "b", "căn cước": "c",
+        "cccd": "c", "thẻ căn cước": "c", "tạm trú": "d", "đăng ký tạm trú": "d", "sinh con": "e",
+        "khai báo tạm trú cho người nước ngoài": "f", "hộ": "g", "bằng lái xe": "h", "đổi bằng lái": "h",
+    }
+    vocab = ["khai", "sinh", "sanh", "tử", "tu", "báo", "bao", "căn", "cước", "cuoc", "cccd", "thẻ", "the",
+             "tạm", "tam", "trú", "tru", "đăng", "ký", "dk", "con", "cho", "người", "nước", "ngoài", "hộ",
+             "bằng", "bằg", "lái", "lai", "xe", "đổi", "bà", "ở", "làm"]
+    rnd = random.Random(20261202)
+    for _ in range(3000):
+        text = " ".join(rnd.choice(vocab) for _ in range(rnd.randint(1, 12)))
+        for typos in (True, False):
+            assert find_phrases(text, phrases, typos) == _scan_every_phrase(text, phrases, typos), text
