@@ -33,10 +33,12 @@ from bot.evaluation import (
     StyleScore,
     asks_between_procedures,
     confusions,
+    fold_rows,
     intents_of,
     macro_f1,
     overall,
     per_intent,
+    row_accuracy,
     score_file,
     worst,
 )
@@ -182,12 +184,8 @@ MAX_PARSE_MEDIAN_MS = 10.0
 
 def crossval_accuracy(out: Path) -> Optional[Tuple[float, int]]:
     """config.yml's 5-fold accuracy from `make crossval`'s results, if it was run."""
-    rows: List[Dict[str, Any]] = []
-    for path in sorted((out / "crossval" / "results" / "config").glob("fold_*.json")):
-        rows += json.loads(path.read_text(encoding="utf-8"))["rows"]
-    if not rows:
-        return None
-    return sum(r["expected"] == r["predicted"] for r in rows) / len(rows), len(rows)
+    rows = fold_rows(out / "crossval" / "results" / "config")
+    return (row_accuracy(rows), len(rows)) if rows else None
 
 
 def targets_table(ours: Evaluated, out: Path) -> List[str]:

@@ -173,3 +173,19 @@ def confusions(score: StyleScore, limit: int = 10) -> List[Tuple[str, str, int]]
 def asks_between_procedures(score: StyleScore) -> float:
     """Share of messages where two procedures were found, so the bot asks which."""
     return score._ratio(sum(len(o.predicted_procedures) > 1 for o in score.outcomes), len(score.outcomes))
+
+
+def fold_rows(results: Path) -> List[Dict[str, Any]]:
+    """Every test row of a cross-validation run (scripts/nlu_study.py's fold_*.json)."""
+    import json
+
+    rows: List[Dict[str, Any]] = []
+    for path in sorted(results.glob("fold_*.json")):
+        rows += json.loads(path.read_text(encoding="utf-8"))["rows"]
+    return rows
+
+
+def row_accuracy(rows: List[Dict[str, Any]], strict: bool = False) -> float:
+    """Share of rows whose best real intent is the expected one; strict also fails a fallback."""
+    ok = [r["expected"] == r["predicted"] and not (strict and r["fallback"]) for r in rows]
+    return sum(ok) / len(ok) if ok else float("nan")

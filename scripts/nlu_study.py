@@ -43,6 +43,9 @@ def _folds(k: int = 5) -> Path:
     from sklearn.model_selection import StratifiedKFold
 
     data = load_data(str(ROOT / "data" / "nlu"))
+    # NLU_STUDY_EXTRA: more labelled files pooled into the folds (e.g. the dev set).
+    for extra in filter(None, os.environ.get("NLU_STUDY_EXTRA", "").split(",")):
+        data = data.merge(load_data(str(ROOT / extra)))
     examples = data.intent_examples
     labels = [m.get("intent") for m in examples]
     base.mkdir(parents=True, exist_ok=True)
@@ -89,11 +92,21 @@ class _Parser:
 
 
 def _score_rows(path: Path, parse: _Parser) -> List[Dict[str, Any]]:
+    """One row per message; the ranking and entities let a post-classifier rule be replayed."""
     from bot.evaluation import score_file
 
+    parsed: List[Dict[str, Any]] = []
+
+    def capture(text: str) -> Dict[str, Any]:
+        parsed.append(parse(text))
+        return parsed[-1]
+
+    outcomes = score_file(path, capture).outcomes
     return [
-        {"text": o.text, "expected": o.expected_intent, "predicted": o.predicted_intent, "fallback": o.fallback}
-        for o in score_file(path, parse).outcomes
+        {"text": o.text, "expected": o.expected_intent, "predicted": o.predicted_intent, "fallback": o.fallback,
+         "ranking": [[r["name"], round(r["confidence"], 4)] for r in (p.get("intent_ranking") or [])[:5]],
+         "entities": [[e["entity"], e.get("value")] for e in p.get("entities") or []]}
+        for o, p in zip(outcomes, parsed, strict=True)
     ]
 
 
@@ -137,8 +150,9 @@ def run(config: Path, folds: List[int], full: bool) -> None:
 
 
 def _accuracy(rows: List[Dict[str, Any]], strict: bool = False) -> float:
-    ok = [r["expected"] == r["predicted"] and not (strict and r["fallback"]) for r in rows]
-    return sum(ok) / len(ok) if ok else float("nan")
+    from bot.evaluation import row_accuracy
+
+    return row_accuracy(rows, strict)
 
 
 def _macro_f1(rows: List[Dict[str, Any]]) -> float:
@@ -217,10 +231,9 @@ def report() -> str:
 
 
 def _fold_rows(name: str) -> List[Dict[str, Any]]:
-    rows: List[Dict[str, Any]] = []
-    for path in sorted((WORK / "results" / name).glob("fold_*.json")):
-        rows += json.loads(path.read_text(encoding="utf-8"))["rows"]
-    return rows
+    from bot.evaluation import fold_rows
+
+    return fold_rows(WORK / "results" / name)
 
 
 def crossval_markdown(names: List[str]) -> str:
