@@ -23,7 +23,9 @@ def normalize(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+@lru_cache(maxsize=4096)
 def _fold_char(char: str) -> str:
+    # Cached: every extractor folds every message, a few hundred characters each.
     if char in "đĐ":
         return "d"
     base = unicodedata.normalize("NFD", char)

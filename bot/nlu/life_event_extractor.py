@@ -5,7 +5,8 @@ FallbackClassifier, because the decision needs both (the kind of question
 and the procedures named) and may replace an unsure intent with a confident
 one. It also repairs the intents only the data can confirm: ``life_event`` or
 ``ask_uncovered`` without any matching phrase, and a correction ("không phải,
-ý tôi là…") that names no procedure, fall back to the next intent.
+ý tôi là…") or an ``inform`` that names no procedure, fall back to the next
+intent.
 """
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from dichvucong.life_events import default_life_events
 # Intents that only make sense with something the data recognises.
 NEEDS_EVENT = {LIFE_EVENT_INTENT: "life_event", UNCOVERED_INTENT: "uncovered_procedure"}
 CORRECTION = "correct_procedure"
+INFORM = "inform"
+NAMED = {"procedure", *NEEDS_EVENT.values()}
 DECIDED_SHARE = 0.5
 
 
@@ -84,6 +87,10 @@ class LifeEventExtractor(RuleComponent):
             intent in NEEDS_EVENT and not any(e["entity"] == NEEDS_EVENT[intent] for e in added)
         ):
             _next_intent(message, set(NEEDS_EVENT))
+        elif intent == INFORM and not any(e["entity"] in NAMED for e in entities + added):
+            # "inform" is the citizen naming a procedure; without one it is the
+            # classifier's nearest class for an unknown noun phrase ("giá heo hơi").
+            _next_intent(message, {INFORM, *NEEDS_EVENT})
 
 
 def _top(message: Message) -> tuple:
