@@ -35,8 +35,8 @@ from dichvucong.knowledge.base import KnowledgeBase
 from dichvucong.life_events import default_life_events
 from dichvucong.text import find_phrases
 
-KINDS = ("procedure", "life_event", "uncovered")
-NONE_COLUMN = len(KINDS)
+# The columns: a procedure, a life event, an uncovered procedure, none of them.
+PROCEDURE_COLUMN, LIFE_EVENT_COLUMN, UNCOVERED_COLUMN, NONE_COLUMN = range(4)
 
 
 @DefaultV1Recipe.register(
@@ -72,9 +72,9 @@ class DomainFeaturizer(SparseFeaturizer, GraphComponent):
 
     def spans(self, text: str) -> List[tuple]:
         """(start, end, column) of every known phrase in ``text``."""
-        found = [(s, e, 0) for s, e, _, _ in find_phrases(text, self._aliases)]
-        found += [(s, e, 1) for s, e, _ in self._life_events.match(text).spans]
-        found += [(s, e, 2) for s, e, _ in self._life_events.match_uncovered(text)]
+        found = [(s, e, PROCEDURE_COLUMN) for s, e, _, _ in find_phrases(text, self._aliases)]
+        found += [(s, e, LIFE_EVENT_COLUMN) for s, e, _ in self._life_events.match(text).spans]
+        found += [(s, e, UNCOVERED_COLUMN) for s, e, _ in self._life_events.match_uncovered(text)]
         return found
 
     def _featurize(self, message: Message) -> None:

@@ -4,7 +4,13 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.domain_featurizer import NONE_COLUMN, DomainFeaturizer
+from bot.nlu.domain_featurizer import (
+    LIFE_EVENT_COLUMN,
+    NONE_COLUMN,
+    PROCEDURE_COLUMN,
+    UNCOVERED_COLUMN,
+    DomainFeaturizer,
+)
 from bot.nlu.tokenizer import VietnameseTokenizer
 
 
@@ -26,10 +32,10 @@ def featurize():
 @pytest.mark.parametrize(
     "text, column",
     [
-        ("lam khai sinh cho con", 0),
-        ("đổi cccd ở đâu", 0),
-        ("vợ tôi vừa sinh em bé", 1),
-        ("tach ho khau lam ntn", 2),
+        ("lam khai sinh cho con", PROCEDURE_COLUMN),
+        ("đổi cccd ở đâu", PROCEDURE_COLUMN),
+        ("vợ tôi vừa sinh em bé", LIFE_EVENT_COLUMN),
+        ("tach ho khau lam ntn", UNCOVERED_COLUMN),
         ("giá heo hơi hôm nay", NONE_COLUMN),
         ("tư vấn chứng khoán cho tôi", NONE_COLUMN),
     ],
@@ -44,7 +50,7 @@ def test_sentence_feature_says_what_the_knowledge_base_knows(featurize, text, co
 def test_sequence_features_mark_the_tokens_of_the_phrase(featurize):
     message, sequence, _ = featurize("lệ phí khai sinh bao nhiêu")
     tokens = [t.text for t in message.get(TOKENS_NAMES[TEXT])]
-    marked = [t for t, row in zip(tokens, sequence, strict=True) if row[0]]
+    marked = [t for t, row in zip(tokens, sequence, strict=True) if row[PROCEDURE_COLUMN]]
     assert marked == ["khai", "sinh"]
     assert sequence.shape == (len(tokens), NONE_COLUMN + 1)
 
