@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 _COMBINING = {"Mn", "Me"}
 
@@ -125,13 +125,35 @@ def _near(word: str, target: str) -> bool:
     return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
 
 
+@lru_cache(maxsize=1)
+def real_syllables() -> frozenset[str]:
+    """Folded syllables of pyvi's Vietnamese dictionary (31,000 words, shipped in the package).
+
+    Empty if pyvi is missing, which leaves only the length rule of _typo.
+    """
+    try:
+        from importlib.resources import files
+
+        words = (files("pyvi") / "models" / "words.txt").read_text(encoding="utf-8")
+    except (ImportError, OSError):  # pragma: no cover - pyvi is a dependency
+        return frozenset()
+    return frozenset(fold(syllable) for line in words.splitlines() for syllable in line.split())
+
+
 def _typo(word: str, target: str) -> bool:
-    """``word`` is a typo of ``target``: one edit away, and both of three letters or more.
+    """``word`` is a typo of ``target``: one edit away, both of three letters or more.
 
     Words of one or two letters are nearly always real words, not typos:
-    "bà từ quê" is not "báo tử", "bà" being one letter from "báo".
+    "bà từ quê" is not "báo tử", "bà" being one letter from "báo". A real
+    syllable with one letter *changed* is nearly always meant as itself:
+    "chuyện khác" is not "chuyển khẩu", "hôm qua tôi" and "có kết quả rồi"
+    are not "qua đời", "bạn tư vấn" is not "báo tử". A letter added or
+    dropped still reads as a typo, real syllable or not: "căng cước",
+    "hông nhân", "thường trúu".
     """
-    return len(word) >= 3 and len(target) >= 3 and _near(word, target)
+    if len(word) < 3 or len(target) < 3 or not _near(word, target):
+        return False
+    return len(word) != len(target) or word not in real_syllables()
 
 
 @lru_cache(maxsize=8192)
@@ -152,10 +174,46 @@ def _words(text: str) -> Tuple[Tuple[str, int, int], ...]:
     return tuple(words)
 
 
+# The five tone marks, as combining characters after NFD; "" is the level tone.
+_TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")
+
+
+@lru_cache(maxsize=1024)
+def _tones(text: str) -> Tuple[Optional[str], ...]:
+    """The tone of each of _words(text): its mark, "" for the level tone, None if
+    unknown (a word typed without any diacritic, or one of several words an
+    abbreviation expands to)."""
+    tones: List[Optional[str]] = []
+    spans = [(start, end) for _, start, end in _words(text)]
+    for start, end in spans:
+        token = text[start:end]
+        if spans.count((start, end)) > 1 or token.isascii():
+            tones.append(None)
+            continue
+        marks = [c for c in unicodedata.normalize("NFD", token) if c in _TONE_MARKS]
+        tones.append(marks[0] if marks else "")
+    return tuple(tones)
+
+
+def tone_conflicts(said: Sequence[Optional[str]], meant: Sequence[Optional[str]]) -> int:
+    """Words whose typed tone differs from the phrase's, where both are known.
+
+    Folding makes "bảo tự" (told to do it oneself) the same as "báo tử"
+    (death notice): a citizen who typed the tones has told us which is meant.
+    ``meant`` is empty for a phrase whose words do not align with its spelling.
+    """
+    return sum(a is not None and b is not None and a != b
+               for a, b in zip(said, meant, strict=False))
+
+
+# (order in the phrase table, canonical words, label, tone of each word or () if unaligned)
+_Entry = Tuple[int, Tuple[str, ...], str, Tuple[Optional[str], ...]]
+
+
 @lru_cache(maxsize=64)
 def _phrase_index(
     items: Tuple[Tuple[str, str], ...]
-) -> Tuple[Dict[str, List[Tuple[int, Tuple[str, ...], str]]], Dict[str, List[Tuple[int, Tuple[str, ...], str]]]]:
+) -> Tuple[Dict[str, List[_Entry]], Dict[str, List[_Entry]]]:
     """The phrases by their first word, and (for typo matches) by their second word.
 
     A window that matches a phrase with at most one word wrong has either its
@@ -164,15 +222,16 @@ def _phrase_index(
     phrases would, and a message is compared with a handful of phrases
     instead of every alias at every position (the parse hot path, issue 14).
     """
-    by_first: Dict[str, List[Tuple[int, Tuple[str, ...], str]]] = {}
-    by_second: Dict[str, List[Tuple[int, Tuple[str, ...], str]]] = {}
+    by_first: Dict[str, List[_Entry]] = {}
+    by_second: Dict[str, List[_Entry]] = {}
     for order, (phrase, label) in enumerate(items):
         needle = _phrase_words(phrase)
         if not needle:
             continue
-        by_first.setdefault(needle[0], []).append((order, needle, label))
+        entry = (order, needle, label, _tones(phrase) if len(_tones(phrase)) == len(needle) else ())
+        by_first.setdefault(needle[0], []).append(entry)
         if len(needle) >= 2:
-            by_second.setdefault(needle[1], []).append((order, needle, label))
+            by_second.setdefault(needle[1], []).append(entry)
     return by_first, by_second
 
 
@@ -184,14 +243,18 @@ def find_phrases(
     ``phrases`` maps a phrase (any spelling) to a label. Both sides are
     compared as canonical words ("đk kết hôn" matches "đăng ký kết hôn").
     With ``typos``, a phrase of two or more words also matches when one word
-    of three letters or more is one edit away from a word of three letters
-    or more ("khai sanh", "bằg lái", but not "bà từ" for "báo tử").
+    of three letters or more is one edit away from a word of three letters or
+    more ("bằg lái", "căng cước", but not "bà từ" or "bạn tư" for "báo tử":
+    see _typo), or when one typed tone is wrong ("khai tữ"). A phrase gets one
+    slip, not two: "bảo tự" is not "báo tử" (two wrong tones), while "bao tu",
+    typed without tones, may be (see tone_conflicts).
     Returns ``(start, end, label, matched_text)`` with offsets into ``text``;
     overlapping matches keep the longest, exact matches before typo matches,
     and among equals the phrase listed first, then the earlier position.
     """
     words = _words(text)
     seq = [w for w, _, _ in words]
+    said = _tones(text)
     by_first, by_second = _phrase_index(tuple(phrases.items()))
     hits = []
     seen = set()
@@ -199,14 +262,16 @@ def find_phrases(
         candidates = list(by_first.get(word, ()))
         if typos and i + 1 < len(seq):
             candidates += by_second.get(seq[i + 1], ())
-        for order, needle, label in candidates:
+        for order, needle, label, meant in candidates:
             size = len(needle)
             if i + size > len(seq) or (order, i) in seen:
                 continue
             misses = [k for k in range(size) if seq[i + k] != needle[k]]
             exact = not misses
             near = typos and size >= 2 and len(misses) == 1 and _typo(seq[i + misses[0]], needle[misses[0]])
-            if exact or near:
+            # One mistake per phrase: a wrong letter or a wrong tone ("khai tữ"), not both.
+            slips = len(misses) + tone_conflicts(said[i:i + size], meant)
+            if (exact or near) and slips <= (1 if typos and size >= 2 else 0):
                 seen.add((order, i))
                 start, end = words[i][1], words[i + size - 1][2]
                 hits.append((not exact, -(end - start), start, order, i, label, text[start:end]))
