@@ -140,13 +140,14 @@ def intents_of(scores: Iterable[StyleScore]) -> List[str]:
     return sorted(n for n in names if n)
 
 
-def per_intent(score: StyleScore) -> Dict[str, Dict[str, float]]:
-    """Precision, recall, F1 and support for each intent of the expected labels."""
+def intent_report(pairs: Iterable[Tuple[str, str]]) -> Dict[str, Dict[str, float]]:
+    """Precision, recall, F1 and support for each expected intent of (expected, predicted) pairs."""
+    pairs = list(pairs)
     report: Dict[str, Dict[str, float]] = {}
-    for intent in sorted({o.expected_intent for o in score.outcomes}):
-        tp = sum(o.expected_intent == intent and o.predicted_intent == intent for o in score.outcomes)
-        fp = sum(o.expected_intent != intent and o.predicted_intent == intent for o in score.outcomes)
-        fn = sum(o.expected_intent == intent and o.predicted_intent != intent for o in score.outcomes)
+    for intent in sorted({expected for expected, _ in pairs}):
+        tp = sum(e == intent == p for e, p in pairs)
+        fp = sum(e != intent == p for e, p in pairs)
+        fn = sum(e == intent != p for e, p in pairs)
         precision = tp / (tp + fp) if tp + fp else 0.0
         recall = tp / (tp + fn) if tp + fn else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -154,9 +155,21 @@ def per_intent(score: StyleScore) -> Dict[str, Dict[str, float]]:
     return report
 
 
-def macro_f1(score: StyleScore) -> float:
-    report = per_intent(score)
+def per_intent(score: StyleScore) -> Dict[str, Dict[str, float]]:
+    return intent_report((o.expected_intent, o.predicted_intent) for o in score.outcomes)
+
+
+def report_macro_f1(report: Dict[str, Dict[str, float]]) -> float:
     return sum(r["f1"] for r in report.values()) / len(report) if report else 0.0
+
+
+def macro_f1(score: StyleScore) -> float:
+    return report_macro_f1(per_intent(score))
+
+
+def rows_report(rows: List[Dict[str, Any]]) -> Dict[str, Dict[str, float]]:
+    """intent_report for cross-validation rows (fold_rows)."""
+    return intent_report((r["expected"], r["predicted"]) for r in rows)
 
 
 def confusions(score: StyleScore, limit: int = 10) -> List[Tuple[str, str, int]]:

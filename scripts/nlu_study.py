@@ -156,13 +156,9 @@ def _accuracy(rows: List[Dict[str, Any]], strict: bool = False) -> float:
 
 
 def _macro_f1(rows: List[Dict[str, Any]]) -> float:
-    scores = []
-    for intent in sorted({r["expected"] for r in rows}):
-        tp = sum(r["expected"] == intent == r["predicted"] for r in rows)
-        fp = sum(r["expected"] != intent == r["predicted"] for r in rows)
-        fn = sum(r["expected"] == intent != r["predicted"] for r in rows)
-        scores.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
-    return sum(scores) / len(scores)
+    from bot.evaluation import report_macro_f1, rows_report
+
+    return report_macro_f1(rows_report(rows))
 
 
 def summary(name: str) -> Dict[str, Any]:
@@ -256,13 +252,10 @@ def crossval_markdown(names: List[str]) -> str:
         lines.append(f"| {name} | {len(rows)} | {_accuracy(rows):.1%} | {_accuracy(rows, True):.1%} | {_macro_f1(rows):.3f} |")
     rows = _fold_rows(names[0])
     lines += ["", f"## Per intent ({names[0]})", "", "| intent | precision | recall | F1 | n |", "|---|---|---|---|---|"]
-    for intent in sorted({r["expected"] for r in rows}):
-        tp = sum(r["expected"] == intent == r["predicted"] for r in rows)
-        fp = sum(r["expected"] != intent == r["predicted"] for r in rows)
-        n = sum(r["expected"] == intent for r in rows)
-        precision, recall = (tp / (tp + fp) if tp + fp else 0.0), tp / n
-        f1 = 2 * precision * recall / (precision + recall) if tp else 0.0
-        lines.append(f"| {intent} | {precision:.2f} | {recall:.2f} | {f1:.2f} | {n} |")
+    from bot.evaluation import rows_report
+
+    for intent, r in rows_report(rows).items():
+        lines.append(f"| {intent} | {r['precision']:.2f} | {r['recall']:.2f} | {r['f1']:.2f} | {r['support']} |")
     return "\n".join(lines) + "\n"
 
 
