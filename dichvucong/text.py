@@ -110,6 +110,25 @@ def lemma(token: str) -> str:
     return ABBREVIATIONS.get(folded, folded)
 
 
+# One-word replies whose folded form is also another reply: "dừng" (stop) and
+# "đừng" (don't) fold like "đúng" (right), "ừa" (yes, in the South) like "ủa"
+# (huh?), "ờ" (yeah) like "ở" (at), "vàng" (gold) like "vâng" (yes). Typed with
+# their tones, they keep a feature of their own; the commoner sense keeps the
+# folded one, which is also what the same word typed without tones gets.
+HOMOGRAPHS = frozenset({"dừng", "đừng", "ừa", "ủa", "ờ", "vàng"})
+
+
+def intent_lemma(token: str) -> str:
+    """lemma() for the intent model: as lemma(), except the HOMOGRAPHS typed with tones."""
+    word = unicodedata.normalize("NFC", token).lower()
+    return word if word in HOMOGRAPHS else lemma(token)
+
+
+def intent_canonical(text: str) -> str:
+    """What the intent model reads of ``text``: its intent_lemma words (canonical() keeps the homographs folded)."""
+    return " ".join(intent_lemma(t) for t in _TOKEN.findall(unicodedata.normalize("NFC", text or "")))
+
+
 def canonical(text: str) -> str:
     """Folded text with abbreviations expanded, for rule matching on whole messages."""
     return " ".join(lemma(t) for t in _TOKEN.findall(fold(text)))

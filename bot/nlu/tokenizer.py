@@ -20,7 +20,7 @@ from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.training_data.message import Message
 
-from dichvucong.text import lemma
+from dichvucong.text import intent_lemma, lemma
 
 
 @lru_cache(maxsize=1)
@@ -42,11 +42,13 @@ def _word_spans(text: str) -> List[tuple]:
 )
 class VietnameseTokenizer(WhitespaceTokenizer):
     """``segmenter: syllable`` (default) or ``spacy_vi`` (spaCy's pyvi word
-    segmentation; the choice is measured in docs/nlu_design.md)."""
+    segmentation; the choice is measured in docs/nlu_design.md). ``homographs``
+    (default true) keeps the replies of dichvucong.text.HOMOGRAPHS apart when
+    typed with tones ("dừng" is not "đúng"); false folds every word."""
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        return {**WhitespaceTokenizer.get_default_config(), "segmenter": "syllable"}
+        return {**WhitespaceTokenizer.get_default_config(), "segmenter": "syllable", "homographs": True}
 
     @classmethod
     def create(
@@ -68,7 +70,7 @@ class VietnameseTokenizer(WhitespaceTokenizer):
                 message.set(attribute, composed)
         tokens = super().tokenize(message, attribute)
         for token in tokens:
-            token.lemma = lemma(token.text)
+            token.lemma = intent_lemma(token.text) if self._config["homographs"] else lemma(token.text)
         if self._config.get("segmenter") == "spacy_vi" and tokens:
             tokens = self._merge_words(tokens, message.get(attribute))
         return tokens

@@ -141,3 +141,14 @@ def test_find_phrases_index_finds_what_scanning_every_phrase_finds():
         text = " ".join(rnd.choice(vocab) for _ in range(rnd.randint(1, 12)))
         for typos in (True, False):
             assert find_phrases(text, phrases, typos) == _scan_every_phrase(text, phrases, typos), text
+
+
+def test_intent_lemma_keeps_replies_that_only_tones_tell_apart():
+    from dichvucong.text import intent_canonical, intent_lemma
+
+    # "dừng" (stop), "đừng" (don't) and "đúng" (right) are three replies typed with tones...
+    assert len({intent_lemma(w) for w in ("dừng", "đừng", "đúng")}) == 3
+    assert intent_lemma("Ừa") == "ừa" != intent_lemma("ủa")
+    # ...and one word without them, as canonical() keeps them for rule matching.
+    assert intent_lemma("dung") == intent_lemma("đúng") == canonical("dừng") == "dung"
+    assert intent_canonical("Dừng lại, đk sau") == "dừng lai dang ky sau"

@@ -2,20 +2,21 @@
 
 The tokenizer folds diacritics and expands abbreviations, so "xin chào" and
 "xin chao" are one input to the model: a held-out message counts as seen when
-its canonical form is in the training data, not only when its letters are.
+what the model reads of it (intent_canonical) is in the training data, not only
+when its letters are.
 """
 from pathlib import Path
 
 from rasa.shared.nlu.training_data.loading import load_data
 
-from dichvucong.text import canonical
+from dichvucong.text import intent_canonical
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _canonical_texts(paths):
     return {
-        canonical(example.get("text")): (path.name, example.get("text"))
+        intent_canonical(example.get("text")): (path.name, example.get("text"))
         for path in paths
         for example in load_data(str(path)).intent_examples
     }
