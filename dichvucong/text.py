@@ -112,10 +112,12 @@ def lemma(token: str) -> str:
 
 # One-word replies whose folded form is also another reply: "dừng" (stop) and
 # "đừng" (don't) fold like "đúng" (right), "ừa" (yes, in the South) like "ủa"
-# (huh?), "ờ" (yeah) like "ở" (at), "vàng" (gold) like "vâng" (yes). Typed with
-# their tones, they keep a feature of their own; the commoner sense keeps the
-# folded one, which is also what the same word typed without tones gets.
-HOMOGRAPHS = frozenset({"dừng", "đừng", "ừa", "ủa", "ờ", "vàng"})
+# (huh?), "ờ" (yeah) like "ở" (at). Typed with their tones, they keep a feature
+# of their own; the commoner sense keeps the folded one, which is also what the
+# same word typed without tones gets. Only replies: a content word kept apart
+# ("vàng", gold, from "vâng", yes) loses what it shares with its misspellings
+# ("giá vàg" went to affirm when it was tried).
+HOMOGRAPHS = frozenset({"dừng", "đừng", "ừa", "ủa", "ờ"})
 
 
 def intent_lemma(token: str) -> str:
