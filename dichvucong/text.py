@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from functools import lru_cache
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -206,9 +207,11 @@ def _tones(text: str) -> Tuple[Optional[str], ...]:
     abbreviation expands to)."""
     tones: List[Optional[str]] = []
     spans = [(start, end) for _, start, end in _words(text)]
+    # Words an abbreviation expands to share the abbreviation's span.
+    shared = Counter(spans)
     for start, end in spans:
         token = text[start:end]
-        if spans.count((start, end)) > 1 or token.isascii():
+        if shared[start, end] > 1 or token.isascii():
             tones.append(None)
             continue
         marks = [c for c in unicodedata.normalize("NFD", token) if c in _TONE_MARKS]
@@ -221,13 +224,13 @@ def tone_conflicts(said: Sequence[Optional[str]], meant: Sequence[Optional[str]]
 
     Folding makes "bảo tự" (told to do it oneself) the same as "báo tử"
     (death notice): a citizen who typed the tones has told us which is meant.
-    ``meant`` is empty for a phrase whose words do not align with its spelling.
     """
     return sum(a is not None and b is not None and a != b
-               for a, b in zip(said, meant, strict=False))
+               for a, b in zip(said, meant, strict=True))
 
 
-# (order in the phrase table, canonical words, label, tone of each word or () if unaligned)
+# (order in the phrase table, canonical words, label, tone of each word). _tones
+# and _phrase_words fold and expand a phrase alike, so they always align.
 _Entry = Tuple[int, Tuple[str, ...], str, Tuple[Optional[str], ...]]
 
 
@@ -249,7 +252,7 @@ def _phrase_index(
         needle = _phrase_words(phrase)
         if not needle:
             continue
-        entry = (order, needle, label, _tones(phrase) if len(_tones(phrase)) == len(needle) else ())
+        entry = (order, needle, label, _tones(phrase))
         by_first.setdefault(needle[0], []).append(entry)
         if len(needle) >= 2:
             by_second.setdefault(needle[1], []).append(entry)

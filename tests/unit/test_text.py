@@ -109,7 +109,7 @@ def _scan_every_phrase(text, phrases, typos=True):
     hits = []
     for phrase, label in phrases.items():
         needle = _phrase_words(phrase)
-        meant = _tones(phrase) if len(_tones(phrase)) == len(needle) else ()
+        meant = _tones(phrase)
         for i in range(len(seq) - len(needle) + 1):
             misses = [k for k in range(len(needle)) if seq[i + k] != needle[k]]
             near = typos and len(needle) >= 2 and len(misses) == 1 and _typo(seq[i + misses[0]], needle[misses[0]])
