@@ -104,11 +104,56 @@ ABBREVIATIONS: Dict[str, str] = {
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
+# Telex keys: with the input method off, "căn cước" arrives as "cawn cuwowcs",
+# "phí" as "phis", "chào" as "chaof" (tests/nlu/dev/dev_typos*.yml has a dozen).
+_TELEX_TONE = "sfrxj"
+_VOWELS = frozenset("aeiouy")
+# Telex's doubled vowels and "dd", and a last letter held down; not "pp" or "ss" ("app", "miss").
+_STRETCHED = re.compile(r"([aeiouydgmnh])\1+")
+
+
+def _is_syllable(candidate: str, word: str) -> bool:
+    return (candidate != word and len(candidate) >= 2 and candidate in real_syllables()
+            and bool(_VOWELS & set(candidate)))
+
+
+@lru_cache(maxsize=8192)
+def respell(word: str) -> Optional[str]:
+    """The folded syllable a mistyped ``word`` stands for, or None.
+
+    Only a word of three letters or more that is not itself a Vietnamese
+    syllable is respelt. Telex keys typed with the input method off: dropping
+    the tone key and the vowel keys ("aw", "oo", "dd", "w") and a stretched
+    vowel or final ("chaoo", "khongg") leaves a syllable: "cuwowcs" is
+    "cuoc", "phis" is "phi". Or the "n" of a final "ng"/"nh" was left out,
+    the one slip of bot/nlu/augment.py's typo model that can be undone
+    without guessing ("khôg", "dụg"). Swapped letters are not undone: "kai"
+    swapped is "kia", a word, where "khai" was meant. Loanwords stay as typed
+    ("app", "zalo", "online"), as do "tx" (thị xã) and "bj"; a few English
+    words fold onto a syllable ("see" -> "se"), but training data and
+    messages are read alike, so the model still sees one word. ``word`` is
+    folded.
+    """
+    if len(word) < 3 or not word.isascii() or not word.isalpha() or word in real_syllables():
+        return None
+    keys = _STRETCHED.sub(r"\1", word.replace("w", "")) or word
+    # The tone key last, as Telex typists type it ("cuwowcs"); not mid-word: "list" is not "lít".
+    for candidate in (keys, keys[:-1] if keys[-1] in _TELEX_TONE else keys):
+        if _is_syllable(candidate, word):
+            return candidate
+    if word[-1] in "gh" and word[-2] in _VOWELS and _is_syllable(word[:-1] + "n" + word[-1], word):
+        return word[:-1] + "n" + word[-1]
+    return None
+
+
+def _expand(folded: str) -> str:
+    """One folded word as the models and matchers read it: abbreviation or slip resolved."""
+    return ABBREVIATIONS.get(folded) or respell(folded) or folded
+
 
 def lemma(token: str) -> str:
     """The diacritic-insensitive, abbreviation-expanded form of one token."""
-    folded = fold(token)
-    return ABBREVIATIONS.get(folded, folded)
+    return _expand(fold(token))
 
 
 # One-word replies whose folded form is also another reply: "dừng" (stop) and
@@ -191,7 +236,7 @@ def _words(text: str) -> Tuple[Tuple[str, int, int], ...]:
     words = []
     for match in _TOKEN.finditer(folded):
         start, end = origin[match.start()], origin[match.end() - 1] + 1
-        for word in ABBREVIATIONS.get(match.group(), match.group()).split():
+        for word in _expand(match.group()).split():
             words.append((word, start, end))
     return tuple(words)
 

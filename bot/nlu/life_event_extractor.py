@@ -6,7 +6,7 @@ and the procedures named) and may replace an unsure intent with a confident
 one. It also repairs the intents only the data can confirm: ``life_event`` or
 ``ask_uncovered`` without any matching phrase, and a correction ("không phải,
 ý tôi là…") or an ``inform`` that names no procedure, fall back to the next
-intent.
+intent; "how do I do it" asked about the online channel is ``ask_online_steps``.
 """
 from __future__ import annotations
 
@@ -17,7 +17,13 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlu.rule_component import RuleComponent
-from dichvucong.life_event_routing import LIFE_EVENT_INTENT, UNCOVERED_INTENT, decide
+from dichvucong.life_event_routing import (
+    LIFE_EVENT_INTENT,
+    ONLINE_INTENT,
+    UNCOVERED_INTENT,
+    asks_online,
+    decide,
+)
 from dichvucong.life_events import default_life_events
 
 # Intents that only make sense with something the data recognises.
@@ -91,6 +97,9 @@ class LifeEventExtractor(RuleComponent):
             # "inform" is the citizen naming a procedure; without one it is the
             # classifier's nearest class for an unknown noun phrase ("giá heo hơi").
             _next_intent(message, {INFORM, *NEEDS_EVENT})
+        intent, confidence = _top(message)
+        if asks_online(intent, text):
+            _set_intent(message, ONLINE_INTENT, confidence, decided=True)
 
 
 def _top(message: Message) -> tuple:

@@ -20,7 +20,7 @@ from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.training_data.message import Message
 
-from dichvucong.text import intent_lemma, lemma
+from dichvucong.text import intent_lemma, lemma, real_syllables
 
 
 @lru_cache(maxsize=1)
@@ -58,6 +58,9 @@ class VietnameseTokenizer(WhitespaceTokenizer):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> VietnameseTokenizer:
+        # Loaded with the model, so the first citizen's message does not pay for
+        # reading the syllable list that respelling consults (dichvucong/text.py).
+        real_syllables()
         return cls(config)
 
     def tokenize(self, message: Message, attribute: str) -> List[Token]:

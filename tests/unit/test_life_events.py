@@ -126,6 +126,15 @@ def test_a_terse_question_naming_one_procedure_is_answered_not_clarified(life_ev
     assert decision.intent == "inform"
 
 
+def test_an_unsure_request_in_a_terse_question_naming_one_procedure_is_answered(life_events):
+    text = "Thông báo lưu trú khi có khách đến nhà?"
+    decision = decide("subscribe_dossier", [(0, 17, "thong_bao_luu_tru")], text, life_events, 0.35)
+    assert decision.intent == "ask_procedure"
+    # A confident request stays what it is.
+    text = "thông báo cho tôi khi hồ sơ thông báo lưu trú xong"
+    assert decide("subscribe_dossier", [(28, 45, "thong_bao_luu_tru")], text, life_events, 0.9).intent is None
+
+
 def test_a_situation_the_data_does_not_know_with_a_named_procedure_answers_it(life_events):
     text = "bằng lái xe của tôi sắp hết hạn thì phải làm sao"
     decision = decide(LIFE_EVENT_INTENT, [(0, 11, "doi_gplx")], text, life_events, 0.64)

@@ -1,6 +1,6 @@
 import unicodedata
 
-from dichvucong.text import canonical, find_phrases, fold, fold_with_map, lemma, normalize
+from dichvucong.text import canonical, find_phrases, fold, fold_with_map, lemma, normalize, respell
 
 
 def test_fold_removes_diacritics_and_d_stroke():
@@ -35,6 +35,29 @@ def test_lemma_expands_chat_abbreviations():
     assert lemma("hỏng") == "hong"  # "hỏng" (broken) must not become "không"
 
 
+def test_telex_typed_without_an_input_method_reads_as_the_syllable():
+    assert canonical("lam cawn cuwowcs o dau") == "lam can cuoc o dau"
+    assert [lemma(w) for w in ("phis", "chaof", "sow", "khoong", "ddi")] == ["phi", "chao", "so", "khong", "di"]
+
+
+def test_a_dropped_n_of_a_final_ng_is_respelt_but_swapped_letters_are_not():
+    assert [respell(w) for w in ("khog", "dug", "vag", "sih")] == ["khong", "dung", "vang", "sinh"]
+    assert canonical("nộp hồ sơ online được khôg") == "nop ho so online duoc khong"
+    assert respell("kai") is None  # swapped, "kia" (a word); "khai" was meant
+
+
+def test_telex_leaves_real_syllables_abbreviations_and_foreign_words_alone():
+    for word in ("can", "xin", "tx", "bj", "zalo", "vneid", "online", "wifi", "gmail", "app", "alo", "off", "miss", "list", "www", "wwwwhhh"):
+        assert respell(word) is None, word
+    assert lemma("tx") == "tx"  # "thị xã" in a locality, not a typo
+    assert lemma("cccd") == "can cuoc cong dan"  # the abbreviation table comes first
+
+
+def test_find_phrases_reads_telex_keys():
+    hits = find_phrases("muon lam cawn cuwowcs", {"căn cước": "can_cuoc"})
+    assert [h[2:] for h in hits] == [("can_cuoc", "cawn cuwowcs")]
+
+
 def test_canonical_for_whole_messages():
     assert canonical("Làm cccd ko dc à?") == "lam can cuoc cong dan khong duoc a"
 
@@ -47,7 +70,7 @@ def test_find_phrases_reports_offsets_in_the_original_text():
 
 def test_find_phrases_respects_word_boundaries_and_prefers_longest():
     phrases = {"khai sinh": "khai_sinh", "dang ky khai sinh": "khai_sinh", "ho": "x"}
-    assert find_phrases("hoso khai sinhh", phrases, typos=False) == []
+    assert find_phrases("hoso khai sinht", phrases, typos=False) == []
     hits = find_phrases("dang ky khai sinh", phrases)
     assert [(h[0], h[1]) for h in hits] == [(0, 17)]
 
