@@ -15,7 +15,9 @@ HELDOUT = sorted(p for p in NLU_DIR.glob("heldout_*.yml") if p != LIFE_EVENTS)
 MIN_LIFE_EVENT_RESOLUTION = 0.95
 # Regression guards a little under what the model reached when they were set
 # (reports/nlu_evaluation.md): accented 97.4%, unaccented 96.2%, abbreviations
-# 95.5%, typos 98.2%, long 83.3%, overall 95.5%, procedures 99.3%. The targets
+# 95.5%, typos 98.2%, overall 95.5%, procedures 99.3%; long messages 90.5-95.2%
+# over five trainings with the question-part features (reports/nlu_study.md,
+# sixth round; 78.6-95.2% without them). The targets
 # of the understanding issue are 97% / 95% / 90% / 90% and 95% for procedures.
 MIN_INTENT_ACCURACY = 0.93
 MIN_PROCEDURE_ACCURACY = 0.97
@@ -24,7 +26,7 @@ MIN_BY_STYLE = {
     "unaccented": 0.93,
     "abbreviations": 0.90,
     "typos": 0.90,
-    "long": 0.75,
+    "long": 0.85,
     # Where-questions with an old or new address (tests/nlu/heldout_localities.yml).
     "localities": 0.93,
 }
