@@ -25,6 +25,7 @@ from dichvucong.life_event_routing import (
     decide,
 )
 from dichvucong.life_events import default_life_events
+from dichvucong.subscription_direction import direction
 
 # Intents that only make sense with something the data recognises.
 NEEDS_EVENT = {LIFE_EVENT_INTENT: "life_event", UNCOVERED_INTENT: "uncovered_procedure"}
@@ -100,6 +101,13 @@ class LifeEventExtractor(RuleComponent):
         intent, confidence = _top(message)
         if asks_online(intent, text):
             _set_intent(message, ONLINE_INTENT, confidence, decided=True)
+        wanted = direction(intent, text)
+        if wanted:
+            # The classifier's belief is in a subscription request; the verb
+            # decides which way, so the two confidences add up.
+            other = sum(r.get("confidence", 0.0) for r in message.get(INTENT_RANKING_KEY) or []
+                        if r.get("name") == wanted)
+            _set_intent(message, wanted, min(1.0, confidence + other), decided=True)
 
 
 def _top(message: Message) -> tuple:

@@ -60,3 +60,43 @@ def test_a_procedure_question_without_the_online_channel_stays(extractor, text):
     message = _parsed(text, [("ask_procedure", 0.8), ("ask_online_steps", 0.15)])
     extractor.process([message])
     assert message.get(INTENT)["name"] == "ask_procedure"
+
+
+@pytest.mark.parametrize(
+    "text, said, wanted",
+    [
+        ("bật thông báo hồ sơ", "unsubscribe_dossier", "subscribe_dossier"),
+        ("toi muon nhan thong bao tien do ho so qua day", "unsubscribe_dossier", "subscribe_dossier"),
+        ("tôi không muốn theo dõi hồ sơ này nữa", "subscribe_dossier", "unsubscribe_dossier"),
+        ("ad ơi e hết cần theo dõi hs rồi", "subscribe_dossier", "unsubscribe_dossier"),
+        ("dừng nhận tin hồ sơ", "subscribe_dossier", "unsubscribe_dossier"),
+        ("toi da co ket qua, dung gui tin bao nua", "subscribe_dossier", "unsubscribe_dossier"),
+    ],
+)
+def test_the_verb_decides_which_way_a_notification_request_goes(extractor, text, said, wanted):
+    message = _parsed(text, [(said, 0.5), (wanted, 0.4), ("check_dossier_status", 0.1)])
+    extractor.process([message])
+    top = message.get(INTENT)
+    assert top["name"] == wanted and top["confidence"] == pytest.approx(0.9)
+    # The runner-up no longer looks like a tie to the FallbackClassifier.
+    assert message.get(INTENT_RANKING_KEY)[1]["confidence"] <= 0.25
+
+
+@pytest.mark.parametrize(
+    "text, said",
+    [
+        # No negation of the verb: "hết hạn", "tất cả", "đúng rồi", "hay không".
+        ("hồ sơ sắp hết hạn thì nhắc em", "subscribe_dossier"),
+        ("báo cho tôi tất cả cập nhật của hồ sơ", "subscribe_dossier"),
+        ("đúng rồi, báo cho tôi khi xong", "subscribe_dossier"),
+        ("có kết quả hay không thì báo tôi", "subscribe_dossier"),
+        ("mỗi lần cán bộ cập nhật hồ sơ thì gửi tin cho tôi", "subscribe_dossier"),
+        ("tắt thông báo", "unsubscribe_dossier"),
+        # Other intents are left alone.
+        ("thôi không cần báo nữa", "deny"),
+    ],
+)
+def test_a_notification_request_that_agrees_with_its_verb_stays(extractor, text, said):
+    message = _parsed(text, [(said, 0.7), ("check_dossier_status", 0.2)])
+    extractor.process([message])
+    assert message.get(INTENT) == {"name": said, "confidence": 0.7}
