@@ -25,7 +25,7 @@ from dichvucong.life_event_routing import (
     decide,
 )
 from dichvucong.life_events import default_life_events
-from dichvucong.subscription_direction import direction
+from dichvucong.request_direction import direction
 
 # Intents that only make sense with something the data recognises.
 NEEDS_EVENT = {LIFE_EVENT_INTENT: "life_event", UNCOVERED_INTENT: "uncovered_procedure"}
@@ -103,7 +103,7 @@ class LifeEventExtractor(RuleComponent):
             _set_intent(message, ONLINE_INTENT, confidence, decided=True)
         wanted = direction(intent, text)
         if wanted:
-            # The classifier's belief is in a subscription request; the verb
+            # The classifier believes in a request of this pair; the verb
             # decides which way, so the two confidences add up.
             other = sum(r.get("confidence", 0.0) for r in message.get(INTENT_RANKING_KEY) or []
                         if r.get("name") == wanted)

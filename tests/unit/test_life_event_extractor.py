@@ -71,9 +71,14 @@ def test_a_procedure_question_without_the_online_channel_stays(extractor, text):
         ("ad ơi e hết cần theo dõi hs rồi", "subscribe_dossier", "unsubscribe_dossier"),
         ("dừng nhận tin hồ sơ", "subscribe_dossier", "unsubscribe_dossier"),
         ("toi da co ket qua, dung gui tin bao nua", "subscribe_dossier", "unsubscribe_dossier"),
+        # The same for a conversation with staff.
+        ("không cần gặp cán bộ nữa", "request_human", "end_handoff"),
+        ("tôi muốn ngắt kết nối với cán bộ", "request_human", "end_handoff"),
+        ("nguoi that giai dap xong roi, cho toi ve che do tu dong", "request_human", "end_handoff"),
+        ("toi can noi chuyen voi can bo", "end_handoff", "request_human"),
     ],
 )
-def test_the_verb_decides_which_way_a_notification_request_goes(extractor, text, said, wanted):
+def test_the_verb_decides_which_way_a_request_goes(extractor, text, said, wanted):
     message = _parsed(text, [(said, 0.5), (wanted, 0.4), ("check_dossier_status", 0.1)])
     extractor.process([message])
     top = message.get(INTENT)
@@ -92,11 +97,13 @@ def test_the_verb_decides_which_way_a_notification_request_goes(extractor, text,
         ("có kết quả hay không thì báo tôi", "subscribe_dossier"),
         ("mỗi lần cán bộ cập nhật hồ sơ thì gửi tin cho tôi", "subscribe_dossier"),
         ("tắt thông báo", "unsubscribe_dossier"),
+        ("toi can nguoi that tu van, khong muon noi chuyen voi bot", "request_human"),
+        ("tôi muốn hủy hồ sơ, cho tôi gặp cán bộ", "request_human"),
         # Other intents are left alone.
         ("thôi không cần báo nữa", "deny"),
     ],
 )
-def test_a_notification_request_that_agrees_with_its_verb_stays(extractor, text, said):
+def test_a_request_that_agrees_with_its_verb_stays(extractor, text, said):
     message = _parsed(text, [(said, 0.7), ("check_dossier_status", 0.2)])
     extractor.process([message])
     assert message.get(INTENT) == {"name": said, "confidence": 0.7}
