@@ -32,7 +32,7 @@ def sentences(text: str) -> List[Tuple[int, int]]:
     if start < len(text):
         spans.append((start, len(text)))
     merged: List[Tuple[int, int]] = []
-    pending = None  # a short fragment waiting for the next sentence ("TP. HCM …")
+    pending = None  # where a short fragment began, waiting for the next sentence ("TP. HCM …")
     for s, e in spans:
         if pending is not None:
             s, pending = pending, None
@@ -41,10 +41,8 @@ def sentences(text: str) -> List[Tuple[int, int]]:
             continue
         merged.append((s, e))
     if pending is not None:
-        if merged:  # a short last fragment ("Cảm ơn.") joins the sentence before
-            merged[-1] = (merged[-1][0], len(text.rstrip()) or len(text))
-        else:
-            merged.append((pending, len(text)))
+        # A short last fragment ("Cảm ơn.") joins the sentence before it.
+        merged[-1:] = [(merged[-1][0] if merged else pending, spans[-1][1])]
     return merged
 
 

@@ -12,7 +12,8 @@ starting sets the direction; without one the classifier's choice stands.
 from __future__ import annotations
 
 import re
-from typing import Dict, Optional, Pattern, Tuple
+from dataclasses import dataclass
+from typing import Dict, Optional, Pattern
 
 from dichvucong.text import intent_canonical
 
@@ -53,13 +54,23 @@ _STOP_TALKING = re.compile(
 )
 _START_TALKING = re.compile(rf"\b{_TALK}( truc tiep)?( voi)? {_STAFF}\b|\b(hotline|tong dai)\b")
 
-# intent -> (its opposite, stop pattern, start pattern, the stopping intent)
-_PAIRS: Dict[str, Tuple[str, Pattern, Pattern, str]] = {}
-for _start, _stop, _stopping, _starting in (
-    (SUBSCRIBE, UNSUBSCRIBE, _STOP_NOTIFYING, _START_NOTIFYING),
-    (REQUEST_HUMAN, END_HANDOFF, _STOP_TALKING, _START_TALKING),
-):
-    _PAIRS[_start] = _PAIRS[_stop] = (_start, _stopping, _starting, _stop)
+
+@dataclass(frozen=True)
+class _Pair:
+    start: str
+    stop: str
+    stopping: Pattern
+    starting: Pattern
+
+
+_PAIRS: Dict[str, _Pair] = {
+    intent: pair
+    for pair in (
+        _Pair(SUBSCRIBE, UNSUBSCRIBE, _STOP_NOTIFYING, _START_NOTIFYING),
+        _Pair(REQUEST_HUMAN, END_HANDOFF, _STOP_TALKING, _START_TALKING),
+    )
+    for intent in (pair.start, pair.stop)
+}
 
 
 def direction(intent: str, text: str) -> Optional[str]:
@@ -67,7 +78,10 @@ def direction(intent: str, text: str) -> Optional[str]:
     pair = _PAIRS.get(intent)
     if pair is None:
         return None
-    start, stopping, starting, stop = pair
     words = intent_canonical(text)
-    wanted = stop if stopping.search(words) else start if starting.search(words) else intent
+    wanted = (
+        pair.stop if pair.stopping.search(words)
+        else pair.start if pair.starting.search(words)
+        else intent
+    )
     return wanted if wanted != intent else None

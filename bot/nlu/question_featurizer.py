@@ -39,11 +39,9 @@ class QuestionPartFeaturizer(CountVectorsFeaturizer):
         return [TEXT]
 
     def _get_message_tokens_by_attribute(self, message: Message, attribute: str) -> List[str]:
-        tokens = message.get(TOKENS_NAMES[attribute]) or []
-        if attribute != TEXT or not tokens:
-            return super()._get_message_tokens_by_attribute(message, attribute)
+        # The parent's words (lemma or text), blanked outside the question part;
+        # _attributes_for makes ``attribute`` always the text.
+        words = super()._get_message_tokens_by_attribute(message, attribute)
         start, end = question_span(message.get(TEXT) or "")
-        return [
-            (t.lemma if self.use_lemma else t.text) if start <= t.start and t.end <= end else ""
-            for t in tokens
-        ]
+        tokens = message.get(TOKENS_NAMES[TEXT]) or []
+        return [w if start <= t.start and t.end <= end else "" for w, t in zip(words, tokens, strict=True)]
